@@ -1,0 +1,56 @@
+# LSTM Gate Lab. `make run` starts the app; `make test` runs every test. Both install what they need.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+ADDRESS ?= 127.0.0.1
+
+.PHONY: run test test-fast bench pretrained sweep lint screenshots chromium clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Debian's chromium drives the browser tests (playwright cannot download its own browser here).
+chromium:
+	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "the browser tests need /usr/bin/chromium: run 'sudo apt-get install chromium'"; exit 1; fi
+
+run: $(VENV)/.runtime
+	OMP_NUM_THREADS=1 $(PY) -m streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT)
+
+test: $(VENV)/.dev chromium
+	OMP_NUM_THREADS=1 $(PY) -m pytest
+
+test-fast: $(VENV)/.dev
+	OMP_NUM_THREADS=1 $(PY) -m pytest -m "not browser"
+
+lint: $(VENV)/.dev
+	$(PY) -m ruff check .
+
+bench: $(VENV)/.dev chromium
+	OMP_NUM_THREADS=1 $(PY) bench/run_all.py
+
+# Lesson checkpoints shipped in datasets/pretrained, made through the command line.
+pretrained: $(VENV)/.runtime
+	OMP_NUM_THREADS=1 $(PY) -m datasets.make_pretrained
+
+sweep: $(VENV)/.runtime
+	OMP_NUM_THREADS=1 $(PY) -m lstm_core sweep --task recall --models lstm,rnn,gru --lags 10,20,50,100,200 \
+	  --seeds 0,1,2,3,4 --max-seconds 30 --target 0.99 --jobs 2 --out bench/results/sweep.csv
+
+screenshots: $(VENV)/.dev chromium
+	../shared/tools/screenshot-pages screenshots
+
+clean:
+	rm -rf $(VENV) .pytest_cache screenshots

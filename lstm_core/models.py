@@ -1,0 +1,101 @@
+"""Sequence models on PyTorch's fused recurrent kernels: one-hot or value input -> LSTM | RNN | GRU -> readout.
+
+Layers are stacked single-layer `nn.LSTM`/`nn.RNN`/`nn.GRU` modules so that dropout between layers draws from
+our own `torch.Generator` (a fused multi-layer module would draw from the process-wide RNG, shared by every
+Streamlit session). State-dict keys keep PyTorch's names: `rnn.0.weight_ih_l0`, `rnn.0.weight_hh_l0`, ...
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .config import ModelConfig
+
+CELL_MODULES = {"lstm": nn.LSTM, "rnn": nn.RNN, "gru": nn.GRU}
+GATES_PER_CELL = {"lstm": 4, "rnn": 1, "gru": 3}
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """CUDA if present, then Apple's MPS, else CPU; an explicit name is honoured when available."""
+    if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    mps = getattr(torch.backends, "mps", None)
+    if name == "mps" or (name == "auto" and mps is not None and mps.is_available()):
+        return torch.device("mps" if mps is not None and mps.is_available() else "cpu")
+    return torch.device("cpu")
+
+
+class SeqModel(nn.Module):
+    def __init__(self, cfg: ModelConfig, input_size: int, output_size: int, tokens_in: bool):
+        super().__init__()
+        self.cfg, self.input_size, self.output_size, self.tokens_in = cfg, input_size, output_size, tokens_in
+        cell = CELL_MODULES[cfg.cell]
+        kw = {"nonlinearity": "tanh"} if cfg.cell == "rnn" else {}
+        sizes = [input_size] + [cfg.hidden] * cfg.layers
+        self.rnn = nn.ModuleList(cell(sizes[k], cfg.hidden, batch_first=True, **kw) for k in range(cfg.layers))
+        self.readout = nn.Linear(cfg.hidden, output_size)
+        self.dropout_gen: torch.Generator | None = None  # set by the trainer; None means no dropout
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The exact input of the first recurrent layer: (B, T, input_size) float32."""
+        if self.tokens_in:
+            return nn.functional.one_hot(x, self.input_size).float()
+        return x.float()
+
+    def _drop(self, h: torch.Tensor) -> torch.Tensor:
+        p = self.cfg.dropout
+        if not self.training or p == 0.0 or self.dropout_gen is None:
+            return h
+        keep = torch.empty(h.shape, device="cpu").bernoulli_(1 - p, generator=self.dropout_gen).to(h.device)
+        return h * keep / (1 - p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, T) tokens or (B, T, 1) values -> (B, T, output_size) logits or predictions."""
+        h = self.encode(x)
+        for k, layer in enumerate(self.rnn):
+            if k > 0:
+                h = self._drop(h)
+            h, _ = layer(h)  # (B, T, H)
+        return self.readout(self._drop(h))
+
+    def recurrent_weights(self, layer: int = 0) -> dict[str, torch.Tensor]:
+        m = self.rnn[layer]
+        return {"W_ih": m.weight_ih_l0, "W_hh": m.weight_hh_l0, "b_ih": m.bias_ih_l0, "b_hh": m.bias_hh_l0}
+
+
+def init_weights(model: SeqModel, gen: torch.Generator, horizon: int) -> None:
+    """PyTorch's default init U(-1/sqrt(H), 1/sqrt(H)) drawn from `gen`, then the gate-bias option.
+
+    chrono (Tallec & Ollivier 2018): b_f = log(u), u ~ U(1, horizon - 1), b_i = -b_f, so each unit's memory
+    starts with a time constant spread up to the task's lag. Plain init puts the forget gate near 0.5 and a
+    memory decays as 0.5^T: at chance already at lag 20 (measured).
+    """
+    cfg, hid = model.cfg, model.cfg.hidden
+    with torch.no_grad():
+        bound = 1.0 / math.sqrt(hid)  # PyTorch's default for recurrent layers, and for a Linear with fan-in H
+        for p in model.parameters():
+            p.copy_(torch.empty(p.shape).uniform_(-bound, bound, generator=gen))
+        for layer in model.rnn:
+            layer.weight_hh_l0.mul_(cfg.init_scale)
+            if cfg.cell != "lstm" or cfg.gate_init == "default":
+                continue
+            if cfg.gate_init == "chrono":
+                u = torch.empty(hid).uniform_(1.0, max(horizon - 1.0, 2.0), generator=gen)
+                bf = torch.log(u)
+                layer.bias_ih_l0[hid : 2 * hid] = bf  # forget gate (PyTorch order i, f, g, o)
+                layer.bias_hh_l0[hid : 2 * hid] = 0.0
+                layer.bias_ih_l0[:hid] = -bf  # input gate
+                layer.bias_hh_l0[:hid] = 0.0
+            else:  # forget-bias
+                layer.bias_ih_l0[hid : 2 * hid] = model.cfg.forget_bias
+                layer.bias_hh_l0[hid : 2 * hid] = 0.0
+
+
+def build_model(cfg: ModelConfig, task, seed: int) -> SeqModel:
+    """A model for `task` with weights fixed by `seed` alone (no global RNG)."""
+    model = SeqModel(cfg, task.input_size, task.output_size, task.tokens_in)
+    init_weights(model, torch.Generator().manual_seed(seed), task.horizon)
+    return model

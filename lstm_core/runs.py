@@ -1,0 +1,111 @@
+"""A run on disk: `config.json`, `metrics.jsonl` and `model.pt` (a weights-only state dict).
+
+Loading never unpickles arbitrary objects (`torch.load(..., weights_only=True)`), and checks every key and
+shape against the model the config describes before any weight is used.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from .config import ConfigError, RunConfig
+from .models import SeqModel, build_model
+from .tasks import Task, make_task
+from .tasks.base import DataError
+from .train import StepRecord
+
+MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024  # the largest allowed model (2 x 256 units, 256 symbols) is ~4 MB
+
+
+class RunError(ValueError):
+    """A run folder or checkpoint cannot be used; the message says why."""
+
+
+def save_run(out: str | Path, run: RunConfig, model: SeqModel, history: list[StepRecord]) -> Path:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(run.to_json() + "\n")
+    with open(out / "metrics.jsonl", "w") as f:
+        for r in history:
+            f.write(json.dumps(record_dict(r, model_task_metric(run))) + "\n")
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, out / "model.pt")
+    return out
+
+
+def model_task_metric(run: RunConfig) -> str:
+    return {"recall": "accuracy", "copy": "accuracy", "text": "bits_per_char"}.get(run.task.name, "mse")
+
+
+def record_dict(r: StepRecord, metric_name: str) -> dict:
+    d = {k: v for k, v in asdict(r).items() if v is not None}
+    d[metric_name] = d.pop("metric")
+    if "val_metric" in d:
+        d[f"val_{metric_name}"] = d.pop("val_metric")
+    return d
+
+
+def load_state(data: bytes | str | Path) -> dict[str, torch.Tensor]:
+    """Read a weights-only state dict from bytes or a path; refuse anything else."""
+    try:
+        if isinstance(data, (bytes, bytearray)):
+            if len(data) > MAX_CHECKPOINT_BYTES:
+                raise RunError(f"the checkpoint is {len(data) / 1e6:.1f} MB; the limit is "
+                               f"{MAX_CHECKPOINT_BYTES / 1e6:.0f} MB.")
+            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        else:
+            state = torch.load(data, map_location="cpu", weights_only=True)
+    except RunError:
+        raise
+    except Exception as e:  # noqa: BLE001 - any unpickling failure means "not a weights-only checkpoint"
+        raise RunError(f"the file is not a weights-only PyTorch checkpoint ({type(e).__name__}).") from None
+    if not isinstance(state, dict) or not all(isinstance(k, str) and torch.is_tensor(v) for k, v in state.items()):
+        raise RunError("the checkpoint must be a state dict: names mapped to tensors.")
+    return state
+
+
+def model_from_state(run: RunConfig, task: Task, state: dict[str, torch.Tensor]) -> SeqModel:
+    """Build the model `run` describes and load `state` into it after checking keys, shapes and values."""
+    model = build_model(run.model, task, run.train.seed)
+    want = model.state_dict()
+    missing, extra = sorted(set(want) - set(state)), sorted(set(state) - set(want))
+    if missing or extra:
+        name = (missing or extra)[0]
+        raise RunError(f"the checkpoint does not match the config: {'missing' if missing else 'unexpected'} "
+                       f"weight {name!r}.")
+    for k, v in want.items():
+        if tuple(state[k].shape) != tuple(v.shape):
+            raise RunError(f"the checkpoint's {k!r} has shape {tuple(state[k].shape)}; the config needs "
+                           f"{tuple(v.shape)}.")
+        if not torch.isfinite(state[k]).all():
+            raise RunError(f"the checkpoint's {k!r} holds NaN or infinite values.")
+    model.load_state_dict({k: v.to(want[k].dtype) for k, v in state.items()})
+    return model
+
+
+def load_run(folder: str | Path, text: str | None = None) -> tuple[RunConfig, Task, SeqModel, list[dict]]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise RunError(f"the run folder {str(folder)!r} does not exist.")
+    cfg_path, model_path = folder / "config.json", folder / "model.pt"
+    for p in (cfg_path, model_path):
+        if not p.is_file():
+            raise RunError(f"the run folder {str(folder)!r} has no {p.name}; it must come from 'train --out'.")
+    try:
+        run = RunConfig.from_json(cfg_path.read_text())
+    except (ConfigError, OSError, UnicodeDecodeError) as e:
+        raise RunError(f"{cfg_path} is not a valid run config: {e}") from None
+    try:
+        task = make_task(run.task, run.train.seed, text)
+    except DataError as e:
+        raise RunError(str(e)) from None
+    model = model_from_state(run, task, load_state(model_path))
+    metrics = []
+    mpath = folder / "metrics.jsonl"
+    if mpath.is_file():
+        metrics = [json.loads(line) for line in mpath.read_text().splitlines() if line.strip()]
+    return run, task, model, metrics

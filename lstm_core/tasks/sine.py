@@ -1,0 +1,43 @@
+"""Next-value prediction on mixtures of two sines with random frequencies, phases and amplitudes.
+
+Input x_t, target x_{t+1}. The baseline is persistence (predict x_t), measured on the held-out batch.
+Free-running forecasts feed the model's own predictions back (see `lstm_core.sample.forecast`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..config import TaskConfig
+from .base import VAL_STREAM, Batch, Task, batch_generator
+
+
+class Sine(Task):
+    name = "sine"
+    title = "Sine mixtures: predict the next value"
+    tokens_in = False
+    input_size = 1
+    output_size = 1
+    metric_name = "mse"
+    higher_is_better = False
+    baseline_of = "metric"
+
+    def __init__(self, cfg: TaskConfig, seed: int = 0):
+        self.t = cfg.seq_len
+        self.horizon = self.t
+        b = self.sample(256, batch_generator(seed, VAL_STREAM), "val")
+        self.baseline = torch.mean((b.x - b.y) ** 2).item()
+        self.baseline_label = "persistence (predict the last value)"
+
+    def wave(self, n: int, length: int, gen: torch.Generator) -> torch.Tensor:
+        w = 0.05 + 0.35 * torch.rand(n, 2, 1, generator=gen)  # rad/step
+        phase = 2 * math.pi * torch.rand(n, 2, 1, generator=gen)
+        amp = 0.3 + 0.5 * torch.rand(n, 2, 1, generator=gen)
+        t = torch.arange(length, dtype=torch.float32)
+        return (amp * torch.sin(w * t + phase)).sum(1)  # (n, length)
+
+    def sample(self, n: int, gen: torch.Generator, split: str) -> Batch:
+        s = self.wave(n, self.t + 1, gen).unsqueeze(-1)  # (B, T+1, 1)
+        return Batch(s[:, :-1].contiguous(), s[:, 1:].contiguous())

@@ -1,0 +1,166 @@
+"""Training as a generator of step records, on PyTorch's fused kernels.
+
+`Trainer(run).steps()` yields one `StepRecord` per optimiser step; the caller decides how many to pull, so a
+UI can pause between any two steps, draw, and resume. `train_side_by_side` steps several models on identical
+batches (batch k is a pure function of the seed and k), which is what makes an RNN-vs-LSTM comparison fair.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+from .config import RunConfig
+from .models import SeqModel, build_model, pick_device
+from .tasks import Task, make_task
+
+
+def configure_torch(threads: int = 1) -> None:
+    """One thread (two threads under load made tiny steps 400x slower, measured) and no denormals
+    (vanishing gradients become denormal floats, which slowed a stuck run 3x)."""
+    torch.set_num_threads(threads)
+    torch.set_flush_denormal(True)
+
+
+class DivergedError(RuntimeError):
+    """The loss or the gradient became NaN or infinite; the model keeps its last good weights."""
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    step: int  # optimiser steps done so far (1 after the first)
+    loss: float  # training loss of this step's batch, before the update
+    metric: float  # the task metric on this step's batch
+    grad_norm: float  # global gradient norm before clipping
+    seconds: float  # training time so far, excluding evaluation
+    val_metric: float | None = None  # held-out metric, on evaluation steps only
+    val_loss: float | None = None
+    stop: str | None = None  # why training stops after this step: steps, seconds, target, early-stop
+
+
+class Trainer:
+    def __init__(self, run: RunConfig, task: Task | None = None, model: SeqModel | None = None):
+        self.run = run
+        self.task = task if task is not None else make_task(run.task, run.train.seed)
+        self.device = pick_device(run.train.device)
+        seed = run.train.seed
+        self.model = (model if model is not None else build_model(run.model, self.task, seed)).to(self.device)
+        self.model.dropout_gen = torch.Generator().manual_seed(seed + 7)
+        tc = run.train
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+        self.step = 0
+        self.seconds = 0.0
+        self.best: float | None = None
+        self.bad_evals = 0
+        self.history: list[StepRecord] = []
+        self._good_state = self._snapshot()
+        self._val = self.task.val_batch(tc.val_batch, seed)
+
+    def _snapshot(self) -> dict:
+        return {
+            "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
+            "opt": {"state": {k: {n: t.clone() if torch.is_tensor(t) else t for n, t in s.items()}
+                              for k, s in self.opt.state_dict()["state"].items()},
+                    "param_groups": self.opt.state_dict()["param_groups"]},
+        }
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> StepRecord:
+        """One optimiser step on the given batch. Raises DivergedError (weights restored) on NaN/inf."""
+        tc = self.run.train
+        t0 = time.perf_counter()
+        self.model.train()
+        x, y = x.to(self.device), y.to(self.device)
+        out = self.model(x)
+        loss = self.task.loss(out, y)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        params = [p for p in self.model.parameters() if p.grad is not None]
+        max_norm = tc.clip if tc.clip > 0 else math.inf
+        gnorm = torch.nn.utils.clip_grad_norm_(params, max_norm).item()
+        lv = loss.item()
+        if not (math.isfinite(lv) and math.isfinite(gnorm)):
+            self.restore_good()
+            raise DivergedError(
+                f"training diverged at step {self.step + 1} (loss {lv:g}, gradient norm {gnorm:g}); "
+                "the model was restored to its last good state. Lower the learning rate or turn on clipping."
+            )
+        self.opt.step()
+        self.step += 1
+        self.seconds += time.perf_counter() - t0
+        metric = self.task.metric(out.detach(), y)
+        rec = StepRecord(self.step, lv, metric, gnorm, self.seconds)
+        if self.step % 25 == 0:
+            self._good_state = self._snapshot()
+        return rec
+
+    def restore_good(self) -> None:
+        self.model.load_state_dict(self._good_state["model"])
+        self.opt.load_state_dict(self._good_state["opt"])
+
+    @torch.no_grad()
+    def evaluate(self) -> tuple[float, float]:
+        """(loss, metric) on the fixed held-out batch."""
+        self.model.eval()
+        x, y = self._val.x.to(self.device), self._val.y.to(self.device)
+        out = self.model(x)
+        self.model.train()
+        return self.task.loss(out, y).item(), self.task.metric(out, y)
+
+    def next_record(self) -> StepRecord:
+        """Train on batch `self.step` of this seed, evaluate when due, decide whether to stop."""
+        tc = self.run.train
+        b = self.task.batch(tc.batch, tc.seed, self.step)
+        rec = self.train_step(b.x, b.y)
+        stop = None
+        if rec.step % tc.val_every == 0 or rec.step >= tc.steps or (
+            tc.max_seconds is not None and rec.seconds >= tc.max_seconds
+        ):
+            vl, vm = self.evaluate()
+            rec = StepRecord(rec.step, rec.loss, rec.metric, rec.grad_norm, rec.seconds, vm, vl)
+            stop = self._stop_reason(vm)
+        if stop is None and rec.step >= tc.steps:
+            stop = "steps"
+        if stop is None and tc.max_seconds is not None and rec.seconds >= tc.max_seconds:
+            stop = "seconds"
+        if stop:
+            rec = StepRecord(rec.step, rec.loss, rec.metric, rec.grad_norm, rec.seconds, rec.val_metric,
+                             rec.val_loss, stop)
+        self.history.append(rec)
+        return rec
+
+    def _stop_reason(self, vm: float) -> str | None:
+        tc = self.run.train
+        if tc.target is not None and self.task.reached(vm, tc.target):
+            return "target"
+        if tc.patience > 0:
+            better = self.best is None or (vm > self.best if self.task.higher_is_better else vm < self.best)
+            if better:
+                self.best, self.bad_evals = vm, 0
+            else:
+                self.bad_evals += 1
+                if self.bad_evals >= tc.patience:
+                    return "early-stop"
+        return None
+
+    def steps(self) -> Iterator[StepRecord]:
+        """Yield records until a stop condition; resumable: calling again continues from `self.step`."""
+        while True:
+            rec = self.next_record()
+            yield rec
+            if rec.stop:
+                return
+
+
+def train_side_by_side(trainers: list[Trainer], n: int) -> list[list[StepRecord]]:
+    """Advance each trainer by up to `n` steps on identical batches (same seed, same step numbers)."""
+    out: list[list[StepRecord]] = [[] for _ in trainers]
+    for _ in range(n):
+        for k, tr in enumerate(trainers):
+            if tr.history and tr.history[-1].stop:
+                continue
+            out[k].append(tr.next_record())
+    return out
