@@ -163,3 +163,34 @@ def spectral_radius(model: SeqModel, layer: int = 0) -> float:
     H = W.shape[1]
     blocks = W.reshape(-1, H, H)
     return max(torch.linalg.eigvals(b).abs().max().item() for b in blocks)
+
+
+@torch.no_grad()
+def explain_step(model: SeqModel, tr: Trace, t: int, unit: int, layer: int = 0) -> dict[str, float | str]:
+    """The numbers of one LSTM unit at one timestep, split as the equations are written.
+
+    For each gate k in i, f, g, o: `x_k` = W_k·x_t + b_ih_k (input part), `u_k` = U_k·h_{t-1} + b_hh_k
+    (recurrent part), `a_k` = x_k + u_k (pre-activation), and `k` itself after σ or tanh; then c_{t-1}, c_t,
+    tanh(c_t) and h_t. Every value comes from the trained weights and the trace; `a_k` equals the trace's
+    pre-activation.
+    """
+    if tr.cell != "lstm":
+        raise ValueError("explain_step shows the LSTM equations; this trace is of a " + tr.cell)
+    w = {k: v.detach().cpu().double() for k, v in model.recurrent_weights(layer).items()}
+    H = w["W_hh"].shape[1]
+    lt = tr.layers[layer]
+    x_in = torch.from_numpy(tr.x if layer == 0 else tr.layers[layer - 1].h).double()[t]  # (I,)
+    h_prev = torch.from_numpy(lt.h[t - 1]).double() if t > 0 else torch.zeros(H, dtype=torch.float64)
+    out: dict[str, float | str] = {"token": tr.tokens[t], "t": float(t), "unit": float(unit)}
+    for k, name in enumerate(("i", "f", "g", "o")):
+        row = k * H + unit
+        out[f"x_{name}"] = float(w["W_ih"][row] @ x_in + w["b_ih"][row])
+        out[f"u_{name}"] = float(w["W_hh"][row] @ h_prev + w["b_hh"][row])
+        out[f"a_{name}"] = out[f"x_{name}"] + out[f"u_{name}"]
+        out[name] = float(lt.gates[name][t, unit])
+    out["h_prev"] = float(h_prev[unit])
+    out["c_prev"] = float(lt.gates["c"][t - 1, unit]) if t > 0 else 0.0
+    out["c"] = float(lt.gates["c"][t, unit])
+    out["tanh_c"] = float(np.tanh(out["c"]))
+    out["h"] = float(lt.h[t, unit])
+    return out

@@ -53,6 +53,11 @@ class Text(Task):
         w = ids[start + torch.arange(self.t + 1)]  # (B, T+1)
         return Batch(w[:, :-1].contiguous(), w[:, 1:].contiguous())
 
+    def passage(self, n: int) -> Batch:
+        """The first `n` characters of the held-out text (fewer if it is shorter), as one sequence."""
+        ids = self.splits["val"][: n + 1]
+        return Batch(ids[:-1].unsqueeze(0), ids[1:].unsqueeze(0))
+
     def encode(self, s: str) -> torch.Tensor:
         unk = self.index.get(UNKNOWN, 0)
         return torch.tensor([self.index.get(c, unk) for c in s], dtype=torch.long)

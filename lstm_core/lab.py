@@ -1,0 +1,156 @@
+"""One learner's experiment: several models trained side by side on the same task, seed and batches.
+
+This is the single place where the model meets the view (as `oneStep` then `updateUI` in TensorFlow
+Playground): a page calls `lab.advance(...)` for a time budget, then draws from `lab.histories`,
+`lab.trace(name)` and `lab.grad_history`. No Streamlit here: a Lab is a plain object kept in the
+session state, so it survives page switches and is tested without a browser.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import ModelConfig, RunConfig, TaskConfig, TrainConfig
+from .tasks import Task, make_task
+from .trace import Trace, trace
+from .train import DivergedError, StepRecord, Trainer
+
+NAMES = {"lstm": "LSTM", "rnn": "vanilla RNN", "gru": "GRU"}
+
+
+@dataclass
+class GradSnapshot:
+    step: int  # optimiser steps done when captured
+    grad_h: np.ndarray  # (T,) ‖dL/dh_t‖ of the display sequence, first layer
+    grad_c: np.ndarray | None  # (T,) ‖dL/dc_t‖ for the LSTM
+
+
+@dataclass
+class Lab:
+    task_cfg: TaskConfig
+    train_cfg: TrainConfig
+    model_cfgs: dict[str, ModelConfig]  # keyed by cell name: "lstm", "rnn", optionally "gru"
+    text: str | None = None  # uploaded corpus for the text task, already validated
+    capture_every: int = 25  # steps between gradient snapshots of the display sequence
+    task: Task = field(init=False)
+    trainers: dict[str, Trainer] = field(init=False)
+    grad_history: dict[str, list[GradSnapshot]] = field(init=False)
+    error: str | None = field(init=False, default=None)  # set when a run diverged; the last good state stays
+    _traces: dict = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        seed = self.train_cfg.seed
+        self.task = make_task(self.task_cfg, seed, self.text)
+        self.trainers = {
+            name: Trainer(RunConfig(self.task_cfg, mc, self.train_cfg), task=self.task)
+            for name, mc in self.model_cfgs.items()
+        }
+        self.display = self.task.display(seed)
+        self.grad_history = {name: [] for name in self.trainers}
+        self._capture()
+
+    # -- state ----------------------------------------------------------------------------------------------
+    @property
+    def step(self) -> int:
+        return min(tr.step for tr in self.trainers.values())
+
+    @property
+    def done(self) -> bool:
+        return self.error is not None or self.step >= self.train_cfg.steps
+
+    @property
+    def histories(self) -> dict[str, list[StepRecord]]:
+        return {name: tr.history for name, tr in self.trainers.items()}
+
+    def run_config(self, name: str) -> RunConfig:
+        return self.trainers[name].run
+
+    def latest(self, name: str) -> StepRecord | None:
+        h = self.trainers[name].history
+        return h[-1] if h else None
+
+    def latest_val(self, name: str) -> float | None:
+        """The most recent held-out metric of model `name` (None before the first evaluation)."""
+        for r in reversed(self.trainers[name].history):
+            if r.val_metric is not None:
+                return r.val_metric
+        return None
+
+    # -- training -------------------------------------------------------------------------------------------
+    def advance(self, max_steps: int, max_seconds: float = float("inf")) -> int:
+        """Train every model on the same next batches, up to `max_steps` joint steps or `max_seconds` of wall
+        time, whichever first. Returns the steps taken. A divergence stops the lab with `self.error` set."""
+        t0, n = time.perf_counter(), 0
+        while n < max_steps and not self.done and time.perf_counter() - t0 < max_seconds:
+            for name, tr in self.trainers.items():
+                try:
+                    tr.next_record()
+                except DivergedError as e:
+                    self.error = f"{NAMES[name]}: {e}"
+                    return n
+            n += 1
+            if self.step % self.capture_every == 0:
+                self._capture()
+        return n
+
+    def _capture(self) -> None:
+        for name, tr in self.trainers.items():
+            t = self.trace(name)
+            self.grad_history[name].append(GradSnapshot(tr.step, t.grad_h, t.grad_c))
+
+    # -- views ----------------------------------------------------------------------------------------------
+    def trace(self, name: str) -> Trace:
+        """Trace of the display sequence for model `name` at its current step (cached per step)."""
+        tr = self.trainers[name]
+        key = (name, tr.step)
+        if key not in self._traces:
+            if len(self._traces) > 16:
+                self._traces.clear()
+            self._traces[key] = trace(tr.model, self.task, self.display)
+        return self._traces[key]
+
+    def grad_matrix(self, name: str) -> tuple[list[int], np.ndarray]:
+        """(steps, (S, T) array of ‖dL/dh_t‖) for the training-step × timestep heatmap."""
+        snaps = self.grad_history[name]
+        return [s.step for s in snaps], np.stack([s.grad_h for s in snaps])
+
+
+def headline_lab(seed: int = 0, with_gru: bool = False, steps: int = 1500) -> Lab:
+    """The lesson a teacher starts with: remember a symbol over 100 steps, LSTM against a vanilla RNN."""
+    models = {"lstm": ModelConfig(cell="lstm"), "rnn": ModelConfig(cell="rnn")}
+    if with_gru:
+        models["gru"] = ModelConfig(cell="gru")
+    return Lab(TaskConfig(name="recall", lag=100), TrainConfig(seed=seed, steps=steps), models)
+
+
+@dataclass(frozen=True)
+class ExplodeResult:
+    histories: dict[str, list[StepRecord]]  # "no clipping" and "clipped at 1": one record per step
+    diverged: dict[str, int | None]  # step at which a run produced NaN/inf (and stopped), else None
+    radius: float  # spectral radius of the RNN's initial W_hh
+
+
+def exploding_demo(seed: int = 0, init_scale: float = 3.0, lr: float = 1e-2, steps: int = 150,
+                   lag: int = 30) -> ExplodeResult:
+    """A vanilla RNN whose recurrent weights start large (spectral radius > 1), trained twice on identical
+    batches: once without clipping and once with the global gradient norm clipped at 1."""
+    from .trace import spectral_radius
+
+    task_cfg = TaskConfig(name="recall", lag=lag)
+    model_cfg = ModelConfig(cell="rnn", init_scale=init_scale)
+    runs = {"no clipping": 0.0, "clipped at 1": 1.0}
+    trainers = {k: Trainer(RunConfig(task_cfg, model_cfg, TrainConfig(seed=seed, lr=lr, clip=c, steps=steps)))
+                for k, c in runs.items()}
+    radius = spectral_radius(trainers["no clipping"].model)
+    diverged: dict[str, int | None] = {k: None for k in runs}
+    for _ in range(steps):
+        for k, tr in trainers.items():
+            if diverged[k] is None:
+                try:
+                    tr.next_record()
+                except DivergedError:
+                    diverged[k] = tr.step + 1
+    return ExplodeResult({k: tr.history for k, tr in trainers.items()}, diverged, radius)

@@ -1,0 +1,64 @@
+"""The light part of the frame every page shares: router check, sidebar, and the background warm-up.
+
+Nothing here imports torch, so the first page paints while torch and the lesson's first Adam step warm up in
+a background thread (about 3 s cold on this machine), before the learner's first click needs them.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import streamlit as st
+
+
+def ensure_router() -> None:
+    """Make sure this script runs inside app.py's router.
+
+    With a `pages/` folder, Streamlit starts in its legacy multipage mode until some session has run
+    st.navigation (a process-wide flag): the first visitor of a fresh server would get the bare folder listing
+    as navigation. Clearing the flag and rerunning hands the session to app.py's router.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def _warm() -> None:
+    from lstm_core import configure_torch
+    from lstm_core.lab import headline_lab
+
+    configure_torch(1)
+    headline_lab(steps=2).advance(2)  # imports, kernels and Adam's first step, once per process
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up_thread() -> threading.Thread:
+    t = threading.Thread(target=_warm, name="lstm-gate-lab-warm-up", daemon=True)
+    t.start()
+    return t
+
+
+def warm_up() -> None:
+    """Block until the engine is warm (pages that train call this; it returns at once after the first time)."""
+    warm_up_thread().join()
+
+
+def sidebar() -> None:
+    with st.sidebar:
+        st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="sb_seed",
+                        help="One seed fixes the data, the initial weights and the batch order. "
+                        "Used when you start or reset a run.")
+        st.selectbox("Device", ["auto", "cpu", "cuda", "mps"], key="sb_device",
+                     help="auto picks a CUDA GPU, then Apple's MPS, else the CPU. Used when you start or reset.")
+        if "lstm_core.models" in sys.modules:
+            from lstm_core.models import pick_device
+
+            st.caption(f"auto → **{pick_device('auto').type}** on this server")
+        lab = st.session_state.get("lab")
+        if lab is not None:
+            playing = bool(st.session_state.get("playing")) and not lab.done
+            state = "training" if playing else ("finished" if lab.done else "paused")
+            st.caption(f"Run: {lab.task.name}, step {lab.step:,} of {lab.train_cfg.steps:,} ({state})")

@@ -1,0 +1,49 @@
+"""Home: what the app shows, in a few lines, and one button that starts the headline lesson."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages import frame
+
+frame.ensure_router()
+st.title("LSTM Gate Lab")
+st.markdown(
+    """
+**Train a small LSTM and a vanilla RNN live, side by side, on the same data, and watch what happens inside.**
+
+- The **cell state** is a conveyor belt: the **forget gate** (0 = drop, 1 = keep) decides what stays on it,
+  the **input gate** what new **candidate** values get written, the **output gate** what the next hidden state shows.
+- In a vanilla RNN the gradient that reaches early timesteps shrinks step after step: **vanishing gradients**.
+  Here you *measure* ‖dL/dh_t‖ at every timestep, on the model you trained.
+- Every number on screen comes from a model trained in your browser session, with your seed.
+"""
+)
+
+c1, c2 = st.columns([2, 3])
+with c1:
+    if st.button("▶ Start the headline lesson", type="primary", key="home_start", width="stretch"):
+        frame.warm_up()
+        from lstm_core.lab import headline_lab
+
+        st.session_state.lab = headline_lab(seed=int(st.session_state.get("sb_seed", 0)))
+        st.session_state.playing = True
+        st.switch_page("pages/train.py")
+with c2:
+    st.markdown(
+        "**The headline lesson:** each sequence starts with a letter, then 99 random letters, then a `?`. "
+        "The model must answer the *first* letter. Chance is 1 in 8 (12.5 %). The LSTM gets it right; "
+        "the vanilla RNN, trained on exactly the same batches, stays near chance."
+    )
+
+st.divider()
+st.markdown(
+    """
+**Pages**
+1. **Train & compare**: choose a task and settings, play / pause / step, live loss and accuracy with the chance line.
+2. **Gates**: heatmaps of input, forget and output gates, candidate, cell and hidden state, time × unit.
+3. **Vanishing gradients**: ‖dL/dh_t‖ against t for LSTM and RNN, how it changes with training, exploding gradients and clipping.
+4. **One step by hand**: the LSTM equations with the real numbers of one unit at one timestep.
+5. **Text**: a character-level model samples text; the input text coloured by one unit's cell state.
+"""
+)

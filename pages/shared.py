@@ -1,0 +1,142 @@
+"""What every page shares: the learner's Lab in session state, the sidebar, the run controls, live refresh.
+
+Pages stay thin: they read widgets, make one call into `lstm_core`, and draw figures from `lstm_core.figures`.
+The Lab lives in `st.session_state`, so a run survives page switches; training advances inside a fragment that
+reruns every second while playing, on whichever page is open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from lstm_core import ConfigError, DataError
+from lstm_core.lab import NAMES, Lab, headline_lab
+from pages import frame
+
+REFRESH_SECONDS = 1.0  # charts refresh this often while training
+TRAIN_BUDGET = 0.8  # seconds of training per refresh; the rest draws the charts
+MAX_STEPS = 20_000  # per-session cap on a run's length (each session trains in the server's process)
+
+
+ensure_router = frame.ensure_router
+
+
+def get_lab() -> Lab:
+    """This learner's lab; the headline lesson (paused, untrained) if they have none yet."""
+    frame.warm_up()
+    if "lab" not in st.session_state:
+        st.session_state.lab = headline_lab(seed=int(st.session_state.get("sb_seed", 0)))
+        st.session_state.playing = False
+    return st.session_state.lab
+
+
+def set_lab(lab: Lab, play: bool = False) -> None:
+    st.session_state.lab = lab
+    st.session_state.playing = play
+
+
+def is_playing() -> bool:
+    lab = get_lab()
+    return bool(st.session_state.get("playing")) and not lab.done
+
+
+def seed() -> int:
+    return int(st.session_state.get("sb_seed", 0))
+
+
+def device() -> str:
+    return str(st.session_state.get("sb_device", "auto"))
+
+
+def controls(lab: Lab, key: str) -> None:
+    """Play / pause, one step, reset, and a progress bar. `key` prefixes widget keys per page."""
+    c1, c2, c3, c4 = st.columns([1, 1, 1, 3])
+    if is_playing():
+        c1.button("⏸ Pause", key=f"{key}_pause", on_click=_set_playing, args=(False,), width="stretch")
+    else:
+        c1.button("▶ Play", key=f"{key}_play", on_click=_set_playing, args=(True,), width="stretch",
+                  type="primary", disabled=lab.done)
+    c2.button("+1 step", key=f"{key}_step", on_click=_one_step, width="stretch", disabled=lab.done,
+              help="Train every model on one more batch (the same batch for each).")
+    c3.button("↺ Reset", key=f"{key}_reset", on_click=_reset, width="stretch",
+              help="Start again from fresh weights with the current settings, seed and device.")
+    with c4:
+        progress(lab)
+
+
+def progress(lab: Lab) -> None:
+    frac = min(lab.step / lab.train_cfg.steps, 1.0)
+    st.progress(frac, text=f"step {lab.step:,} of {lab.train_cfg.steps:,}")
+
+
+def _set_playing(value: bool) -> None:
+    st.session_state.playing = value
+
+
+def _one_step() -> None:
+    st.session_state.playing = False
+    get_lab().advance(1)
+
+
+def _reset() -> None:
+    lab = get_lab()
+    try:
+        train = lab.train_cfg.replace(seed=seed(), device=device())
+        new = Lab(lab.task_cfg, train, lab.model_cfgs, text=lab.text)
+    except (ConfigError, DataError) as e:
+        st.session_state.flash = str(e)
+        return
+    set_lab(new)
+
+
+def flash() -> None:
+    """Show (once) a message left by a callback, e.g. a rejected setting."""
+    msg = st.session_state.pop("flash", None)
+    if msg:
+        st.error(msg)
+
+
+def live(draw: Callable[[Lab], None]) -> None:
+    """Draw with `draw(lab)`; while playing, train for a time budget and redraw every second."""
+    playing = is_playing()
+
+    @st.fragment(run_every=REFRESH_SECONDS if playing else None)
+    def body() -> None:
+        lab = get_lab()
+        if st.session_state.get("playing") and not lab.done:
+            lab.advance(MAX_STEPS, max_seconds=TRAIN_BUDGET)
+            if lab.done:  # stop the timer: a full rerun redraws the controls without it
+                st.session_state.playing = False
+                st.rerun()
+        if lab.error:
+            st.error(lab.error)
+        draw(lab)
+
+    body()
+
+
+def look_for(text: str) -> None:
+    """The one or two sentences beside every chart that say what to look for."""
+    st.caption(f"👀 **What to look for:** {text}")
+
+
+def model_label(name: str) -> str:
+    return NAMES.get(name, name)
+
+
+def metric_text(lab: Lab, value: float | None) -> str:
+    if value is None:
+        return "–"
+    if lab.task.metric_name == "accuracy":
+        return f"{value:.1%}"
+    if lab.task.metric_name == "bits_per_char":
+        return f"{value:.3f} bits/char"
+    return f"{value:.4f}"
+
+
+def clamp_state(key: str, lo: int, hi: int, default: int) -> None:
+    """Keep a widget's remembered value inside its current range (a new run may have fewer steps or units)."""
+    v = st.session_state.get(key, default)
+    st.session_state[key] = max(lo, min(hi, int(v)))

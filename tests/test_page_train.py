@@ -1,0 +1,91 @@
+"""Train & compare page under AppTest: steps add points, settings build a new run, bad input changes nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+from apptest_util import (
+    chart,
+    no_exception,
+    open_page,
+    v2_router,  # noqa: F401 (autouse fixture)
+)
+
+from lstm_core import ModelConfig, TaskConfig, TrainConfig
+from lstm_core.lab import Lab
+
+
+def small_lab(**models) -> Lab:
+    cells = models or {"lstm": {}, "rnn": {}}
+    return Lab(TaskConfig(name="recall", lag=8, alphabet=4), TrainConfig(seed=1, steps=200, batch=16, val_every=2),
+               {c: ModelConfig(cell=c, hidden=8, **kw) for c, kw in cells.items()})
+
+
+def traces_by_name(fig: dict) -> dict[str, dict]:
+    return {t["name"]: t for t in fig["data"] if t.get("name")}
+
+
+def test_each_step_adds_one_point_per_model():
+    at = open_page("pages/train.py", {"lab": small_lab()})
+    no_exception(at)
+    n = 4
+    for _ in range(n):
+        next(b for b in at.button if b.key == "tr_step").click().run()
+    no_exception(at)
+    lab = at.session_state["lab"]
+    assert lab.step == n
+    loss = traces_by_name(chart(at, "tr_loss_chart"))
+    assert set(loss) >= {"LSTM", "vanilla RNN"}
+    for name, model in (("LSTM", "lstm"), ("vanilla RNN", "rnn")):
+        y = np.asarray(loss[name]["y"], dtype=float)
+        assert len(y) == n
+        np.testing.assert_allclose(y, [r.loss for r in lab.trainers[model].history], rtol=1e-6)
+        np.testing.assert_array_equal(np.asarray(loss[name]["x"]), np.arange(1, n + 1))
+    # the held-out metric chart carries the chance line at 1/alphabet
+    metric = chart(at, "tr_metric_chart")
+    assert any(np.allclose(np.asarray(t.get("y", [np.nan]), dtype=float), 0.25) for t in metric["data"]
+               if t.get("mode") == "lines" and "chance" in str(t.get("name", "")).lower()) or \
+        any(abs(s.get("y0", -1) - 0.25) < 1e-9 for s in metric["layout"].get("shapes", []))
+
+
+def test_play_trains_inside_the_fragment():
+    at = open_page("pages/train.py", {"lab": small_lab(), "playing": True})
+    no_exception(at)
+    assert at.session_state["lab"].step > 0  # one fragment run trained for its time budget
+
+
+def test_choosing_gru_adds_a_third_model():
+    at = open_page("pages/train.py", {"lab": small_lab()})
+    at.checkbox(key="tr_gru").check().run()
+    next(b for b in at.button if b.key == "tr_apply").click().run()
+    no_exception(at)
+    lab = at.session_state["lab"]
+    assert list(lab.trainers) == ["lstm", "rnn", "gru"]
+    next(b for b in at.button if b.key == "tr_step").click().run()
+    names = set(traces_by_name(chart(at, "tr_loss_chart")))
+    assert {"LSTM", "vanilla RNN", "GRU"} <= names
+
+
+def test_settings_build_the_run_from_widgets():
+    at = open_page("pages/train.py", {"lab": small_lab()})
+    at.selectbox(key="tr_task").set_value("copy").run()
+    at.number_input(key="tr_lag").set_value(12).run()
+    next(b for b in at.button if b.key == "tr_apply").click().run()
+    no_exception(at)
+    lab = at.session_state["lab"]
+    assert lab.task_cfg.name == "copy" and lab.task_cfg.lag == 12
+    assert lab.task.baseline == 10 * np.log(8) / (12 + 20)
+
+
+def test_bad_upload_keeps_the_current_run():
+    lab = small_lab()
+    lab.advance(3)
+    at = open_page("pages/train.py", {"lab": lab})
+    at.selectbox(key="tr_task").set_value("text").run()
+    at.selectbox(key="tr_corpus").set_value("file").run()
+    for payload, words in ((b"", "empty"), (b"\x00\x01binary" * 50, "binary"), (b"\xff\xfe" * 300, "UTF-8"),
+                           (b"a" * 5000, "single repeated character"), (b"hello world", "at least")):
+        at.file_uploader[0].upload("notes.txt", payload, "text/plain").run()
+        next(b for b in at.button if b.key == "tr_apply").click().run()
+        no_exception(at)
+        assert at.session_state["lab"] is lab and lab.step == 3
+        assert any(words in e.value for e in at.error), [e.value for e in at.error]
