@@ -42,7 +42,8 @@ st.markdown(
 **Pages**
 1. **Train & compare**: choose a task and settings, play / pause / step, live loss and accuracy with the chance line.
 2. **Gates**: heatmaps of input, forget and output gates, candidate, cell and hidden state, time × unit.
-3. **Vanishing gradients**: ‖dL/dh_t‖ against t for LSTM and RNN, how it changes with training, exploding gradients and clipping.
+3. **Vanishing gradients**: ‖dL/dh_t‖ against t for LSTM and RNN, how it changes with training,
+   exploding gradients and clipping.
 4. **One step by hand**: the LSTM equations with the real numbers of one unit at one timestep.
 5. **Text**: a character-level model samples text; the input text coloured by one unit's cell state.
 """
