@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import ModelConfig, RunConfig, TaskConfig, TrainConfig
+from .config import CELLS, ConfigError, ModelConfig, RunConfig, TaskConfig, TrainConfig
 from .tasks import Task, make_task
 from .trace import Trace, trace
 from .train import DivergedError, StepRecord, Trainer
@@ -154,3 +154,31 @@ def exploding_demo(seed: int = 0, init_scale: float = 3.0, lr: float = 1e-2, ste
                 except DivergedError:
                     diverged[k] = tr.step + 1
     return ExplodeResult({k: tr.history for k, tr in trainers.items()}, diverged, radius)
+
+
+def lab_to_query(lab: Lab) -> dict[str, str]:
+    """The lab's settings as URL query parameters (only what differs from the defaults), plus `models`."""
+    first = next(iter(lab.model_cfgs.values())).replace(cell="lstm")
+    q = {**lab.task_cfg.to_query("task"), **first.to_query("model"), **lab.train_cfg.to_query("train")}
+    q["models"] = ",".join(lab.model_cfgs)
+    return q
+
+
+def lab_from_query(query: dict[str, str]) -> Lab:
+    """Rebuild a lab from `lab_to_query`'s parameters; raises ConfigError (one sentence) on anything malformed.
+
+    A link never names a file on the server: `task.corpus=file` and `task.text_file` are refused, so a link
+    cannot make the server read a path of the link's choosing.
+    """
+    q = {k: str(v) for k, v in query.items()}
+    if "task.text_file" in q or q.get("task.corpus") == "file":
+        raise ConfigError("a link cannot carry an uploaded text; choose the corpus again in Train & compare.")
+    cells = [c.strip() for c in q.get("models", "lstm,rnn").split(",") if c.strip()]
+    if not cells or len(cells) > 3 or len(set(cells)) != len(cells) or any(c not in CELLS for c in cells):
+        raise ConfigError(f"models must list up to three of {', '.join(CELLS)} once each, got {q.get('models')!r}.")
+    if "model.cell" in q:
+        raise ConfigError("model.cell cannot be set in a link; use models=lstm,rnn,gru.")
+    task = TaskConfig.from_query(q, "task")
+    model = ModelConfig.from_query(q, "model")
+    train = TrainConfig.from_query(q, "train")
+    return Lab(task, train, {c: model.replace(cell=c) for c in cells})

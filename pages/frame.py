@@ -47,8 +47,13 @@ def warm_up() -> None:
 
 
 def sidebar() -> None:
+    if "sb_seed" not in st.session_state and "train.seed" in st.query_params:
+        raw = st.query_params["train.seed"]  # a shared link's seed becomes the sidebar's seed
+        if raw.isdigit() and int(raw) < 2**31:
+            st.session_state.sb_seed = int(raw)
+    st.session_state.setdefault("sb_seed", 0)
     with st.sidebar:
-        st.number_input("Seed", min_value=0, max_value=2**31 - 1, value=0, step=1, key="sb_seed",
+        st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="sb_seed",
                         help="One seed fixes the data, the initial weights and the batch order. "
                         "Used when you start or reset a run.")
         st.selectbox("Device", ["auto", "cpu", "cuda", "mps"], key="sb_device",

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from lstm_core import ConfigError, DataError
-from lstm_core.lab import NAMES, Lab, headline_lab
+from lstm_core.lab import NAMES, Lab, headline_lab, lab_from_query, lab_to_query
 from pages import frame
 
 REFRESH_SECONDS = 1.0  # charts refresh this often while training
@@ -27,9 +27,36 @@ def get_lab() -> Lab:
     """This learner's lab; the headline lesson (paused, untrained) if they have none yet."""
     frame.warm_up()
     if "lab" not in st.session_state:
-        st.session_state.lab = headline_lab(seed=int(st.session_state.get("sb_seed", 0)))
-        st.session_state.playing = False
+        lab, play = _lab_from_link()
+        st.session_state.lab = lab or headline_lab(seed=seed())
+        st.session_state.playing = play
+    _sync_url(st.session_state.lab)
     return st.session_state.lab
+
+
+LINK_KEYS = ("task.", "model.", "train.", "models")
+
+
+def _lab_from_link() -> tuple[Lab | None, bool]:
+    """A lab from the URL's settings, if it has any; a bad link leaves a message and no lab."""
+    q = st.query_params.to_dict()
+    if not any(k.startswith(LINK_KEYS) for k in q):
+        return None, False
+    try:
+        lab = lab_from_query({k: v for k, v in q.items() if k.startswith(LINK_KEYS)})
+        if lab.train_cfg.steps > MAX_STEPS:
+            raise ConfigError(f"train.steps must be at most {MAX_STEPS:,} here, got {lab.train_cfg.steps:,}.")
+    except (ConfigError, DataError) as e:
+        st.session_state.flash = f"The link's settings were not used: {e}"
+        return None, False
+    return lab, q.get("play") == "1"
+
+
+def _sync_url(lab: Lab) -> None:
+    """Keep the address bar equal to the running lab's settings, so copying it shares this exact run."""
+    want = lab_to_query(lab)
+    if st.query_params.to_dict() != want:
+        st.query_params.from_dict(want)
 
 
 def set_lab(lab: Lab, play: bool = False) -> None:
@@ -53,11 +80,9 @@ def device() -> str:
 def controls(lab: Lab, key: str) -> None:
     """Play / pause, one step, reset, and a progress bar. `key` prefixes widget keys per page."""
     c1, c2, c3, c4 = st.columns([1, 1, 1, 3])
-    if is_playing():
-        c1.button("⏸ Pause", key=f"{key}_pause", on_click=_set_playing, args=(False,), width="stretch")
-    else:
-        c1.button("▶ Play", key=f"{key}_play", on_click=_set_playing, args=(True,), width="stretch",
-                  type="primary", disabled=lab.done)
+    playing = is_playing()
+    c1.button("Pause" if playing else "▶ Play", key=f"{key}_play", on_click=_set_playing, args=(not playing,),
+              width="stretch", type="secondary" if playing else "primary", disabled=lab.done and not playing)
     c2.button("+1 step", key=f"{key}_step", on_click=_one_step, width="stretch", disabled=lab.done,
               help="Train every model on one more batch (the same batch for each).")
     c3.button("↺ Reset", key=f"{key}_reset", on_click=_reset, width="stretch",
@@ -119,7 +144,7 @@ def live(draw: Callable[[Lab], None]) -> None:
 
 def look_for(text: str) -> None:
     """The one or two sentences beside every chart that say what to look for."""
-    st.caption(f"👀 **What to look for:** {text}")
+    st.caption(f"**What to look for:** {text}")
 
 
 def model_label(name: str) -> str:
