@@ -28,8 +28,10 @@ from .config import (
     TaskConfig,
     TrainConfig,
 )
-from .runs import RunError, load_run, save_run
+from .export import trace_arrays, write_trace_csv_rows
+from .runs import RunError, load_run, save_run, save_snapshot
 from .tasks.base import DataError
+from .train import DivergedError
 
 
 class UsageError(Exception):
@@ -82,13 +84,18 @@ def run_config(a: argparse.Namespace, cell: str | None = None, lag: int | None =
     return RunConfig(task, model, train)
 
 
-def train_run(run: RunConfig, out: str | None, log=None) -> dict:
-    """Train to a stop condition; write the run folder if `out`; return the summary dict."""
+def train_run(run: RunConfig, out: str | None, log=None, snapshot_every: int = 0) -> dict:
+    """Train to a stop condition; write the run folder if `out` (with weight snapshots every `snapshot_every`
+    steps, step 0 included, when > 0); return the summary dict."""
     from .train import Trainer, configure_torch
 
     configure_torch(1)
     tr = Trainer(run)
+    if out and snapshot_every > 0:
+        save_snapshot(out, 0, tr.model)
     for rec in tr.steps():
+        if out and snapshot_every > 0 and (rec.step % snapshot_every == 0 or rec.stop):
+            save_snapshot(out, rec.step, tr.model)
         if log is not None and rec.val_metric is not None:
             print(f"step {rec.step:6d}  {rec.seconds:7.1f} s  loss {rec.loss:.4f}  "
                   f"held-out {tr.task.metric_name} {rec.val_metric:.4f}", file=log, flush=True)
@@ -105,22 +112,20 @@ def train_run(run: RunConfig, out: str | None, log=None) -> dict:
 
 def cmd_train(a: argparse.Namespace) -> int:
     run = run_config(a)
-    summary = train_run(run, a.out, log=sys.stdout)
+    if a.snapshot_every < 0:
+        raise UsageError(f"--snapshot-every must be 0 (off) or more, got {a.snapshot_every}.")
+    summary = train_run(run, a.out, log=sys.stdout, snapshot_every=a.snapshot_every)
     print(json.dumps(summary))
     return 0
 
 
 def cmd_trace(a: argparse.Namespace) -> int:
-    from .trace import GATE_NAMES, trace
+    from .trace import trace
 
     run, task, model, _ = load_run(a.run)
     seed = run.train.seed if a.seed is None else a.seed
     tr = trace(model, task, task.display(seed))
-    arrays = {"x": tr.x.astype(np.float32), "h": tr.h, "grad_h": tr.grad_h, "tokens": np.array(tr.tokens)}
-    for name in GATE_NAMES[run.model.cell]:
-        arrays[name] = tr.layers[0].gates[name]
-    if run.model.cell == "lstm":
-        arrays["grad_c"] = tr.grad_c
+    arrays = trace_arrays(tr)  # the same arrays as the app's Export page
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     np.savez(a.out, **arrays)
     if a.csv:
@@ -131,17 +136,8 @@ def cmd_trace(a: argparse.Namespace) -> int:
 
 def write_trace_csv(path: str, arrays: dict[str, np.ndarray]) -> None:
     """Long form: one row per (quantity, t, unit) with the token at t."""
-    tokens = arrays["tokens"]
     with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["quantity", "t", "token", "unit", "value"])
-        for name, arr in arrays.items():
-            if name == "tokens":
-                continue
-            a2 = arr.reshape(arr.shape[0], -1)
-            for t in range(a2.shape[0]):
-                for u in range(a2.shape[1]):
-                    w.writerow([name, t, tokens[t], u, f"{float(a2[t, u]):.7g}"])
+        write_trace_csv_rows(f, arrays)
 
 
 def _sweep_one(args: tuple) -> dict:
@@ -216,6 +212,8 @@ def build_parser() -> Parser:
     t.add_argument("--model", default=ModelConfig().cell, help=f"one of {', '.join(CELLS)}")
     t.add_argument("--seed", type=int, default=TrainConfig().seed)
     t.add_argument("--out", default=None, help="run folder to write (config.json, metrics.jsonl, model.pt)")
+    t.add_argument("--snapshot-every", type=int, default=0,
+                   help="also save the weights every N steps into OUT/snapshots/ (0 = off)")
     r = sub.add_parser("trace", help="trace a run's display sequence into .npz (and CSV)")
     r.add_argument("run", help="a run folder written by 'train --out'")
     r.add_argument("--out", required=True, help="the .npz file to write")
@@ -239,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         if a.cmd == "sweep" and a.jobs < 1:
             raise UsageError(f"--jobs must be 1 or more, got {a.jobs}.")
         return {"train": cmd_train, "trace": cmd_trace, "sweep": cmd_sweep}[a.cmd](a)
-    except (UsageError, ConfigError, DataError, RunError) as e:
+    except (UsageError, ConfigError, DataError, RunError, DivergedError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except OSError as e:

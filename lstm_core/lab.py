@@ -39,6 +39,7 @@ class Lab:
     trainers: dict[str, Trainer] = field(init=False)
     grad_history: dict[str, list[GradSnapshot]] = field(init=False)
     error: str | None = field(init=False, default=None)  # set when a run diverged; the last good state stays
+    snapshots: dict[str, dict[int, dict]] = field(init=False, default_factory=dict)  # pretrained: step -> weights
     _traces: dict = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -107,13 +108,33 @@ class Lab:
         tr = self.trainers[name]
         key = (name, tr.step)
         if key not in self._traces:
-            if len(self._traces) > 16:
+            if len(self._traces) > 64:
                 self._traces.clear()
             self._traces[key] = trace(tr.model, self.task, self.display)
         return self._traces[key]
 
+    def trace_at(self, name: str, step: int) -> Trace:
+        """Trace of the display sequence with the weights saved at `step` (a pretrained lesson's snapshot);
+        the current weights when there is no snapshot for that step."""
+        snaps = self.snapshots.get(name, {})
+        if step not in snaps or step == self.trainers[name].step:
+            return self.trace(name)
+        key = (name, "snapshot", step)
+        if key not in self._traces:
+            from .models import build_model
+
+            tr = self.trainers[name]
+            model = build_model(tr.run.model, self.task, tr.run.train.seed)
+            model.load_state_dict(snaps[step])
+            self._traces[key] = trace(model.to(tr.device), self.task, self.display)
+        return self._traces[key]
+
     def grad_matrix(self, name: str) -> tuple[list[int], np.ndarray]:
         """(steps, (S, T) array of ‖dL/dh_t‖) for the training-step × timestep heatmap."""
+        if not self.grad_history[name] and self.snapshots.get(name):  # a pretrained lesson: from its snapshots
+            for step in sorted(self.snapshots[name]):
+                t = self.trace_at(name, step)
+                self.grad_history[name].append(GradSnapshot(step, t.grad_h, t.grad_c))
         snaps = self.grad_history[name]
         return [s.step for s in snaps], np.stack([s.grad_h for s in snaps])
 

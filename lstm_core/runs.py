@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -37,6 +38,22 @@ def save_run(out: str | Path, run: RunConfig, model: SeqModel, history: list[Ste
     return out
 
 
+def save_snapshot(out: str | Path, step: int, model: SeqModel) -> Path:
+    """Weights at one training step, as `OUT/snapshots/step_000100.pt` (a weights-only state dict)."""
+    path = Path(out) / "snapshots" / f"step_{step:06d}.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, path)
+    return path
+
+
+def load_snapshots(folder: str | Path) -> dict[int, dict[str, torch.Tensor]]:
+    """Every snapshot of a run folder, by step (empty if it has none)."""
+    snaps = {}
+    for p in sorted((Path(folder) / "snapshots").glob("step_*.pt")):
+        snaps[int(p.stem.split("_")[1])] = load_state(p)
+    return snaps
+
+
 def model_task_metric(run: RunConfig) -> str:
     return {"recall": "accuracy", "copy": "accuracy", "text": "bits_per_char"}.get(run.task.name, "mse")
 
@@ -52,13 +69,13 @@ def record_dict(r: StepRecord, metric_name: str) -> dict:
 def load_state(data: bytes | str | Path) -> dict[str, torch.Tensor]:
     """Read a weights-only state dict from bytes or a path; refuse anything else."""
     try:
-        if isinstance(data, (bytes, bytearray)):
-            if len(data) > MAX_CHECKPOINT_BYTES:
-                raise RunError(f"the checkpoint is {len(data) / 1e6:.1f} MB; the limit is "
-                               f"{MAX_CHECKPOINT_BYTES / 1e6:.0f} MB.")
-            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-        else:
-            state = torch.load(data, map_location="cpu", weights_only=True)
+        in_memory = isinstance(data, (bytes, bytearray))
+        size = len(data) if in_memory else Path(data).stat().st_size
+        if size > MAX_CHECKPOINT_BYTES:
+            raise RunError(f"the checkpoint is {size / 1e6:.1f} MB; the limit is {MAX_CHECKPOINT_BYTES / 1e6:.0f} MB.")
+        with warnings.catch_warnings():  # torch warns about foreign pickles on stderr; the RunError says enough
+            warnings.simplefilter("ignore")
+            state = torch.load(io.BytesIO(data) if in_memory else data, map_location="cpu", weights_only=True)
     except RunError:
         raise
     except Exception as e:  # noqa: BLE001 - any unpickling failure means "not a weights-only checkpoint"
@@ -107,5 +124,8 @@ def load_run(folder: str | Path, text: str | None = None) -> tuple[RunConfig, Ta
     metrics = []
     mpath = folder / "metrics.jsonl"
     if mpath.is_file():
-        metrics = [json.loads(line) for line in mpath.read_text().splitlines() if line.strip()]
+        try:
+            metrics = [json.loads(line) for line in mpath.read_text().splitlines() if line.strip()]
+        except (ValueError, OSError) as e:  # a truncated or edited file: say so instead of a traceback
+            raise RunError(f"{mpath} is not one JSON object per line ({e}).") from None
     return run, task, model, metrics

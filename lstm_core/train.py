@@ -94,8 +94,12 @@ class Trainer:
         metric = self.task.metric(out.detach(), y)
         rec = StepRecord(self.step, lv, metric, gnorm, self.seconds)
         if self.step % 25 == 0:
-            self._good_state = self._snapshot()
+            self.restore_point()
         return rec
+
+    def restore_point(self) -> None:
+        """Remember the current weights as the state to return to if training diverges."""
+        self._good_state = self._snapshot()
 
     def restore_good(self) -> None:
         self.model.load_state_dict(self._good_state["model"])

@@ -19,10 +19,11 @@ def ensure_router() -> None:
     st.navigation (a process-wide flag): the first visitor of a fresh server would get the bare folder listing
     as navigation. Clearing the flag and rerunning hands the session to app.py's router.
     """
-    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import script_runner
 
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
+    # the flag as the script runner reads it (the class it instantiates; tests may substitute it)
+    if script_runner.PagesManager.uses_pages_directory:
+        script_runner.PagesManager.uses_pages_directory = False
         st.rerun()
 
 

@@ -42,13 +42,23 @@ t_sel = c3.slider("Timestep (highlighted everywhere)", 0, T - 1, key="gt_t")
 available = DEFAULTS[lab.model_cfgs[model].cell]
 quantities = st.multiselect("Show", available, default=available, format_func=QUANTITY_NAMES.get, key="gt_q")
 H = lab.model_cfgs[model].hidden
+snap_steps = sorted(lab.snapshots.get(model, {}))
+at_step = None
+if snap_steps:
+    at_step = st.select_slider("Training step (pretrained snapshots): watch the gates take shape", snap_steps,
+                               value=snap_steps[-1], key="gt_snap")
 shared.clamp_state("gt_unit", 0, H - 1, 0)
 unit = st.number_input(f"Unit for the line plot (0 to {H - 1})", 0, H - 1, key="gt_unit")
 
 
+def view(lab: Lab, name: str):
+    return lab.trace_at(name, at_step) if at_step is not None else lab.trace(name)
+
+
 def draw(lab: Lab) -> None:
-    tr = lab.trace(model)
-    st.caption(f"Display sequence (held out, fixed by seed {lab.train_cfg.seed}), step {lab.step:,}. "
+    tr = view(lab, model)
+    shown = at_step if at_step is not None else lab.step
+    st.caption(f"Display sequence (held out, fixed by seed {lab.train_cfg.seed}), weights at step {shown:,}. "
                f"Prediction at t = {t_sel}: **{tr.predictions[t_sel]}**, target: **{tr.targets[t_sel] or '—'}**. "
                "Hover any cell for its exact value.")
     if quantities:
@@ -69,7 +79,7 @@ def draw(lab: Lab) -> None:
         cols = st.columns(len(names))
         for col, name in zip(cols, names):
             with col:
-                fig = figures.gate_heatmap(lab.trace(name), "h", highlight_t=t_sel,
+                fig = figures.gate_heatmap(view(lab, name), "h", highlight_t=t_sel,
                                            title=f"{shared.model_label(name)}: hidden state h")
                 st.plotly_chart(fig, key=f"gt_h_{name}", width="stretch")
         shared.look_for("the same input through each model. Rows of the LSTM that stay one colour from the "
@@ -79,9 +89,10 @@ def draw(lab: Lab) -> None:
         st.subheader("Input, target and prediction")
         x = lab.display.x[0, :, 0].numpy()
         y = lab.display.y[0, :, 0].numpy()
-        preds = {n: lab.trace(n).output[:, 0] for n in names}
+        preds = {n: view(lab, n).output[:, 0] for n in names}
         horizon = min(50, T)
-        fc = {n: forecast(lab.trainers[n].model, lab.display.x[0], horizon).numpy() for n in names}
+        current = at_step is None or at_step == lab.step  # forecasts run the current weights only
+        fc = {n: forecast(lab.trainers[n].model, lab.display.x[0], horizon).numpy() for n in names} if current else None
         fig = figures.series_overlay(np.arange(T), x, y, preds, forecast=fc, y_title="standardised value")
         st.plotly_chart(fig, key="gt_series", width="stretch")
         shared.look_for("solid lines: one-step-ahead predictions while reading the true series. Dashed: the "

@@ -36,6 +36,21 @@ with c2:
         "the vanilla RNN, trained on exactly the same batches, stays near chance."
     )
 
+st.markdown("**Or open a pretrained lesson** (trained by `make pretrained`; opens at once, with snapshots "
+            "taken during training to scrub through on the Gates page; Reset retrains it live):")
+LESSON_TITLES = {"recall-100": "Long-lag recall, lag 100", "sine": "Sine prediction", "text": "Text (Python docs)"}
+for col, (name, title) in zip(st.columns(len(LESSON_TITLES)), LESSON_TITLES.items()):
+    if col.button(title, key=f"home_lesson_{name}", width="stretch"):
+        frame.warm_up()
+        from pages import shared
+
+        try:
+            st.session_state.lab = shared.open_pretrained(name)
+            st.session_state.playing = False
+            st.switch_page("pages/train.py")
+        except Exception as e:  # noqa: BLE001 - a missing or damaged lesson must not show a traceback
+            st.error(f"The pretrained lesson could not be opened: {e}. Run 'make pretrained' to make it again.")
+
 st.divider()
 st.markdown(
     """

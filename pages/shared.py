@@ -13,6 +13,9 @@ import streamlit as st
 
 from lstm_core import ConfigError, DataError
 from lstm_core.lab import NAMES, Lab, headline_lab, lab_from_query, lab_to_query
+from lstm_core.lessons import LessonData, open_lesson, read_lesson
+from lstm_core.lessons import available as lessons_available
+from lstm_core.runs import RunError
 from pages import frame
 
 REFRESH_SECONDS = 1.0  # charts refresh this often while training
@@ -28,10 +31,30 @@ def get_lab() -> Lab:
     frame.warm_up()
     if "lab" not in st.session_state:
         lab, play = _lab_from_link()
-        st.session_state.lab = lab or headline_lab(seed=seed())
+        st.session_state.lab = lab or default_lab()
         st.session_state.playing = play
     _sync_url(st.session_state.lab)
     return st.session_state.lab
+
+
+@st.cache_resource(show_spinner=False)
+def lesson_data(name: str) -> LessonData:
+    """A pretrained lesson's files, read once per process and shared read-only by every session."""
+    return read_lesson(name)
+
+
+def open_pretrained(name: str) -> Lab:
+    return open_lesson(lesson_data(name))
+
+
+def default_lab() -> Lab:
+    """The pretrained headline lesson when it ships (instant), else the same lesson untrained."""
+    if seed() == 0 and "recall-100" in lessons_available():
+        try:
+            return open_pretrained("recall-100")
+        except RunError as e:
+            st.session_state.flash = str(e)
+    return headline_lab(seed=seed())
 
 
 LINK_KEYS = ("task.", "model.", "train.", "models")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import pytest
 from browser_util import ARTIFACTS, open_browser, settle, start_server, wait_for

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from apptest_util import v2_router  # noqa: F401 (autouse fixture)
-from apptest_util import APP, TIMEOUT, no_exception
+from apptest_util import (
+    APP,
+    TIMEOUT,
+    no_exception,
+    v2_router,  # noqa: F401 (autouse fixture)
+)
 from streamlit.testing.v1 import AppTest
 
 from lstm_core import ConfigError, ModelConfig, TaskConfig, TrainConfig

@@ -1,0 +1,552 @@
+"""Plotly figure builders: traces, step records and sweep tables in, `go.Figure` out.
+
+Pure functions, tested without Streamlit (this module imports plotly and numpy, never streamlit or torch).
+Everything is drawn for a classroom projector: fonts of 16 px and more, lines 3 px and thicker, one
+colour-blind-safe palette (Okabe-Ito) in which a model or a gate keeps its colour on every page, and one fixed
+colour scale per quantity, so that the same colour means the same value on every chart and at every step.
+
+Text that comes from data (tokens, uploaded characters) is HTML-escaped before plotly sees it: plotly renders a
+small HTML subset in labels and hover text, and uploaded text is data, never markup.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+import plotly.colors as pcolors
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .trace import LayerTrace, Trace
+
+# -- one palette --------------------------------------------------------------------------------------------------
+MODEL_COLORS = {"lstm": "#0072B2", "rnn": "#D55E00", "gru": "#009E73"}  # Okabe-Ito blue, vermillion, green
+MODEL_LABELS = {"lstm": "LSTM", "rnn": "vanilla RNN", "gru": "GRU"}
+MODEL_DASH = {"lstm": "solid", "rnn": "dash", "gru": "dot"}  # a second cue besides colour
+# Okabe-Ito for the LSTM's gates and states; the GRU's r and n take two of Paul Tol's colour-blind-safe colours
+# (Okabe-Ito has only eight, and its yellow is unreadable as a line on white).
+GATE_COLORS = {
+    "i": "#E69F00",  # input gate: orange
+    "f": "#0072B2",  # forget gate: blue
+    "g": "#009E73",  # candidate: bluish green
+    "o": "#CC79A7",  # output gate: reddish purple
+    "c": "#000000",  # cell state: black, the conveyor belt
+    "h": "#D55E00",  # hidden state: vermillion
+    "r": "#882255",  # GRU reset gate: wine (Tol)
+    "z": "#56B4E9",  # GRU update gate: sky blue (it keeps the old state, like f)
+    "n": "#999933",  # GRU candidate: olive (Tol)
+}
+GATE_DASH = {"i": "dash", "f": "solid", "g": "dot", "o": "dashdot", "c": "solid", "h": "longdash",
+             "r": "dash", "z": "solid", "n": "dot"}
+QUANTITY_NAMES = {
+    "i": "input gate i", "f": "forget gate f", "g": "candidate g", "o": "output gate o", "c": "cell state c",
+    "h": "hidden state h", "r": "reset gate r", "z": "update gate z", "n": "candidate n",
+}
+QUANTITY_TITLES = {
+    "i": "input gate i (0 = ignore, 1 = write)",
+    "f": "forget gate f (0 = drop, 1 = keep)",
+    "g": "candidate g (value to write, -1 to 1)",
+    "o": "output gate o (0 = hide, 1 = show)",
+    "c": "cell state c (the conveyor belt)",
+    "h": "hidden state h (-1 to 1)",
+    "r": "reset gate r (0 = ignore old h, 1 = use it)",
+    "z": "update gate z (0 = take new n, 1 = keep old h)",
+    "n": "candidate n (-1 to 1)",
+}
+UNIT_QUANTITIES = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h"), "rnn": ("h",)}
+
+
+class Scale(NamedTuple):
+    colorscale: str | list  # a plotly colour scale
+    zmin: float  # value drawn with the scale's first colour (anything lower is saturated)
+    zmax: float  # value drawn with the scale's last colour
+
+
+# plotly.py expands "RdBu" in ColorBrewer order: red for the lowest values, blue for the highest. We store the
+# explicit list so that blue = positive everywhere and nobody flips it by writing "RdBu_r" on one page.
+DIVERGING = pcolors.get_colorscale("RdBu")
+SEQUENTIAL = pcolors.get_colorscale("Cividis")
+SCALES = {
+    **{q: Scale(SEQUENTIAL, 0.0, 1.0) for q in ("i", "f", "o", "r", "z")},  # sigmoid gates
+    **{q: Scale(DIVERGING, -1.0, 1.0) for q in ("g", "n", "h")},  # tanh outputs
+    "c": Scale(DIVERGING, -3.0, 3.0),  # unbounded; beyond ±3 the colour saturates, hover keeps the value
+    "log_grad": Scale(pcolors.get_colorscale("Viridis"), -12.0, 0.0),  # log10 ‖dL/dh_t‖
+    "rate": Scale(SEQUENTIAL, 0.0, 1.0),  # success rate of a sweep
+}
+GRAD_FLOOR = 1e-30  # gradients that vanished to exactly 0 are drawn here on log axes (and the hover says so)
+FONT = "Arial, Helvetica, sans-serif"
+INK = "#222222"
+
+
+# -- shared helpers -----------------------------------------------------------------------------------------------
+def style(fig: go.Figure, title: str = "", height: int = 420) -> go.Figure:
+    """The house look: white template, 18 px text (16 px ticks), thick axis lines, legend on top."""
+    fig.update_layout(
+        template="plotly_white",
+        height=height,
+        title=dict(text=title, x=0.01, xanchor="left", y=0.98, yanchor="top", font=dict(size=22)),
+        font=dict(family=FONT, size=18, color=INK),
+        margin=dict(l=90, r=40, t=110 if title else 60, b=80),
+        legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom", font=dict(size=17)),
+        hoverlabel=dict(font=dict(size=16, family=FONT)),
+    )
+    axis = dict(showline=True, linewidth=2, linecolor="#444444", ticks="outside", tickwidth=2,
+                tickfont=dict(size=16), title_font=dict(size=18), gridcolor="#e3e3e3", zeroline=False)
+    fig.update_xaxes(**axis)
+    fig.update_yaxes(**axis)
+    return fig
+
+
+def fmt(v: float, digits: int = 3) -> str:
+    """A number as printed on figures: fixed decimals, a true minus sign."""
+    return f"{float(v):.{digits}f}".replace("-", "\u2212")
+
+
+def token_label(s: str) -> str:
+    """A token as it can be shown in a plotly label: whitespace made visible, markup escaped."""
+    shown = {"\n": "\u21b5", " ": "\u2423", "\t": "\u21e5", "": "\u2205"}.get(s, s)
+    return html.escape(shown, quote=False)
+
+
+def _model(name: str, cell: str | None = None) -> tuple[str, str, str]:
+    """(label, colour, dash) of a model keyed by name, falling back on its cell type."""
+    key = name if name in MODEL_COLORS else (cell or "")
+    extra = "" if name in MODEL_COLORS or name == key else f" ({name})"
+    return (MODEL_LABELS.get(key, name) + extra, MODEL_COLORS.get(key, "#555555"), MODEL_DASH.get(key, "solid"))
+
+
+def _token_ticks(tokens: tuple[str, ...] | list[str], plot_px: int = 1000) -> dict:
+    """x-axis ticks showing every k-th token so labels never overlap; the last token is always shown."""
+    T = len(tokens)
+    if T == 0:
+        return {}
+    labels = [token_label(s) for s in tokens]
+    width = max(len(html.unescape(s)) for s in labels)
+    k = max(1, math.ceil(T / max(4, plot_px // (11 * width + 16))))
+    vals = list(range(0, T, k))
+    if vals[-1] != T - 1:
+        if T - 1 - vals[-1] < k / 2 and len(vals) > 1:
+            vals[-1] = T - 1
+        else:
+            vals.append(T - 1)
+    return dict(tickmode="array", tickvals=vals, ticktext=[labels[v] for v in vals], tickangle=0)
+
+
+def _highlight(fig: go.Figure, t: int | None, filled: bool = False) -> None:
+    """Mark timestep t over the whole height of the figure: an outline for heatmaps, a band for lines."""
+    if t is None:
+        return
+    fig.add_shape(
+        type="rect", xref="x", yref="paper", x0=t - 0.5, x1=t + 0.5, y0=0, y1=1,
+        line=dict(color="#000000", width=3), fillcolor="rgba(0,0,0,0.12)" if filled else "rgba(0,0,0,0)",
+        layer="above",
+    )
+    fig.add_annotation(x=t, xref="x", y=1.0, yref="paper", yanchor="bottom", text=f"t = {t}", showarrow=False,
+                       font=dict(size=16), bgcolor="rgba(255,255,255,0.85)")
+
+
+def _layer(trace: Trace, layer: int) -> LayerTrace:
+    if not 0 <= layer < len(trace.layers):
+        raise ValueError(f"layer must be between 0 and {len(trace.layers) - 1}, got {layer}.")
+    return trace.layers[layer]
+
+
+def _quantity(trace: Trace, quantity: str, layer: int) -> np.ndarray:
+    """The (T, H) array of one gate or state of one layer."""
+    lt = _layer(trace, layer)
+    if quantity == "h":
+        return np.asarray(lt.h)
+    if quantity not in lt.gates:
+        allowed = ", ".join([*lt.gates, "h"])
+        raise ValueError(f"a {trace.cell.upper()} trace has no quantity {quantity!r}; allowed: {allowed}.")
+    return np.asarray(lt.gates[quantity])
+
+
+def _heatmap(trace: Trace, quantity: str, layer: int, max_units: int, colorbar: dict) -> go.Heatmap:
+    """One heatmap trace, z[unit][t], on the quantity's fixed scale; hover shows the token and exact value."""
+    a = _quantity(trace, quantity, layer)[:, :max_units].T  # (U, T)
+    U, T = a.shape
+    sc = SCALES[quantity]
+    tokens = np.array([token_label(s) for s in trace.tokens], dtype=object)
+    return go.Heatmap(
+        z=a, x=np.arange(T), y=np.arange(U), zmin=sc.zmin, zmax=sc.zmax, colorscale=sc.colorscale,
+        customdata=np.tile(tokens, (U, 1)), name=quantity,
+        hovertemplate="t=%{x} token %{customdata}<br>unit=%{y} value=%{z:.4f}<extra>" + quantity + "</extra>",
+        colorbar=dict(thickness=22, tickfont=dict(size=16), outlinewidth=0, **colorbar),
+    )
+
+
+def _ink(color: str) -> str:
+    """Black or white, whichever reads better on `color` (WCAG relative luminance)."""
+    r, g, b = pcolors.unlabel_rgb(pcolors.convert_colors_to_same_type(color, "rgb")[0][0])
+    lum = sum(w * ((c / 255) / 12.92 if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4)
+              for w, c in zip((0.2126, 0.7152, 0.0722), (r, g, b), strict=True))
+    return "#000000" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#ffffff"
+
+
+def _tint(color: str, amount: float = 0.22) -> str:
+    """`color` mixed with white (an opaque pastel for box backgrounds)."""
+    rgb = pcolors.unlabel_rgb(pcolors.convert_colors_to_same_type(color, "rgb")[0][0])
+    return "rgb({:.0f},{:.0f},{:.0f})".format(*(255 - amount * (255 - c) for c in rgb))
+
+
+# -- 1. training curves -------------------------------------------------------------------------------------------
+FIELD_TITLES = {"loss": "training loss", "metric": "training metric", "grad_norm": "gradient norm (before clipping)",
+                "val_metric": "held-out metric", "val_loss": "held-out loss", "seconds": "training time (s)"}
+
+
+def _moving_average(y: np.ndarray, k: int) -> np.ndarray:
+    """Trailing mean over the last k points (fewer at the start), so the newest point stays where it is."""
+    if k <= 1 or len(y) == 0:
+        return y
+    c = np.concatenate([[0.0], np.cumsum(y)])
+    n = np.arange(1, len(y) + 1)
+    lo = np.maximum(0, n - k)
+    return (c[n] - c[lo]) / (n - lo)
+
+
+def _field(record: Any, name: str) -> Any:
+    return record.get(name) if isinstance(record, dict) else getattr(record, name, None)
+
+
+def training_curves(histories: dict[str, list], field: str, baseline: float | None = None, baseline_label: str = "",
+                    title: str = "", y_title: str = "", log_y: bool = False, smooth: int = 1) -> go.Figure:
+    """One line per model of `field` (a StepRecord attribute, or a key of metrics.jsonl rows) against the step.
+
+    Records whose field is None are skipped. With smooth > 1 a trailing moving average is drawn thick over the
+    raw values drawn faint. A dashed horizontal line marks `baseline` (chance, memoryless loss...).
+    """
+    fig = go.Figure()
+    for name, records in histories.items():
+        pts = [(_field(r, "step"), _field(r, field)) for r in records if _field(r, field) is not None]
+        x = np.array([p[0] for p in pts], dtype=np.int64)
+        y = np.array([p[1] for p in pts], dtype=np.float64)
+        label, color, dash = _model(name)
+        if smooth > 1:
+            fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{label} (raw)", legendgroup=name,
+                                     showlegend=False, hoverinfo="skip", opacity=0.3,
+                                     line=dict(color=color, width=2)))
+        fig.add_trace(go.Scatter(
+            x=x, y=_moving_average(y, smooth), mode="lines+markers" if len(x) == 1 else "lines", name=label,
+            legendgroup=name, line=dict(color=color, width=4, dash=dash),
+            hovertemplate="%{y:.4g}<extra>" + label + "</extra>"))
+    if baseline is not None:
+        fig.add_hline(y=baseline, line=dict(color="#555555", width=3, dash="dash"),
+                      annotation=dict(text=html.escape(baseline_label, quote=False), font=dict(size=16),
+                                      bgcolor="rgba(255,255,255,0.8)"),
+                      annotation_position="top right")
+    style(fig, title, 420)
+    fig.update_layout(hovermode="x unified")
+    fig.update_xaxes(title_text="training step")
+    fig.update_yaxes(title_text=y_title or FIELD_TITLES.get(field, field) + (" (log scale)" if log_y else ""),
+                     type="log" if log_y else "linear")
+    return fig
+
+
+# -- 2-4. gates and states ----------------------------------------------------------------------------------------
+def _units_note(trace: Trace, layer: int, max_units: int) -> str:
+    H = _layer(trace, layer).h.shape[1]
+    return f" (first {max_units} of {H} units)" if H > max_units else ""
+
+
+def gate_heatmap(trace: Trace, quantity: str, layer: int = 0, highlight_t: int | None = None,
+                 title: str | None = None, max_units: int = 64) -> go.Figure:
+    """Heatmap of one gate or state, hidden unit (y) by timestep (x), on the quantity's fixed colour scale."""
+    fig = go.Figure(_heatmap(trace, quantity, layer, max_units, dict(title=dict(text=quantity, side="right"))))
+    _highlight(fig, highlight_t)
+    if title is None:
+        title = QUANTITY_TITLES.get(quantity, quantity) + _units_note(trace, layer, max_units)
+    U = min(max_units, _layer(trace, layer).h.shape[1])
+    style(fig, title, height=max(320, min(640, 200 + 12 * U)))
+    fig.update_xaxes(title_text="timestep t (input token)", showgrid=False, **_token_ticks(trace.tokens))
+    fig.update_yaxes(title_text="hidden unit", showgrid=False, autorange="reversed")
+    return fig
+
+
+def gate_panel(trace: Trace, quantities: list[str], layer: int = 0, highlight_t: int | None = None,
+               max_units: int = 64) -> go.Figure:
+    """Several heatmaps stacked on one shared time axis, each with its own colour bar and fixed scale."""
+    n = len(quantities)
+    if n == 0:
+        raise ValueError("gate_panel needs at least one quantity.")
+    fig = make_subplots(rows=n, cols=1, shared_xaxes=True, vertical_spacing=0.34 / n if n > 1 else 0.0,
+                        subplot_titles=[QUANTITY_TITLES.get(q, q) for q in quantities])
+    for k, q in enumerate(quantities, start=1):
+        dom = fig.layout[f"yaxis{k if k > 1 else ''}"].domain
+        cb = dict(title=dict(text=q, side="right"), y=(dom[0] + dom[1]) / 2, len=dom[1] - dom[0], yanchor="middle")
+        fig.add_trace(_heatmap(trace, q, layer, max_units, cb), row=k, col=1)
+    _highlight(fig, highlight_t)
+    style(fig, "Gates and states over time" + _units_note(trace, layer, max_units), height=130 + 230 * n)
+    for a in fig.layout.annotations:  # subplot titles: left-aligned, so they never run under a colour bar
+        if a.text in QUANTITY_TITLES.values():
+            a.update(x=0, xanchor="left", font=dict(size=18))
+    fig.update_xaxes(showgrid=False, **_token_ticks(trace.tokens))
+    fig.update_xaxes(title_text="timestep t (input token)", row=n, col=1)
+    fig.update_yaxes(title_text="hidden unit", showgrid=False, autorange="reversed")
+    return fig
+
+
+def unit_lines(trace: Trace, unit: int, layer: int = 0, highlight_t: int | None = None) -> go.Figure:
+    """Every gate and state of one hidden unit over time, in the gate colours."""
+    H = _layer(trace, layer).h.shape[1]
+    if not 0 <= unit < H:
+        raise ValueError(f"unit must be between 0 and {H - 1}, got {unit}.")
+    fig = go.Figure()
+    T = len(trace.tokens)
+    tokens = [token_label(s) for s in trace.tokens]
+    for q in UNIT_QUANTITIES[trace.cell]:
+        y = _quantity(trace, q, layer)[:, unit]
+        fig.add_trace(go.Scatter(
+            x=np.arange(T), y=y, mode="lines", name=QUANTITY_NAMES[q], customdata=tokens,
+            line=dict(color=GATE_COLORS[q], width=6 if q == "c" else 4, dash=GATE_DASH[q]),
+            hovertemplate="%{y:.4f}<extra>" + q + "</extra>"))
+    _highlight(fig, highlight_t, filled=True)
+    style(fig, f"Unit {unit} of layer {layer}: gates and states over time", 460)
+    fig.update_layout(hovermode="x unified")
+    fig.update_xaxes(title_text="timestep t (input token)", **_token_ticks(trace.tokens))
+    fig.update_yaxes(title_text="value (gates 0 to 1, g and h -1 to 1)", zeroline=True, zerolinewidth=2,
+                     zerolinecolor="#999999")
+    return fig
+
+
+# -- 5-6. gradients -----------------------------------------------------------------------------------------------
+def _floored(g: np.ndarray, what: str) -> tuple[np.ndarray, list[str]]:
+    """Values clipped to GRAD_FLOOR for a log axis, and hover texts that give the true value."""
+    g = np.asarray(g, dtype=np.float64)
+    text = [f"{what} = {v:.3e}" if v >= GRAD_FLOOR else
+            f"{what} = {v:.3g}: vanished below float range, drawn at {GRAD_FLOOR:.0e}" for v in g]
+    return np.maximum(g, GRAD_FLOOR), text
+
+
+def gradient_curves(traces: dict[str, Trace], highlight_t: int | None = None, include_c: bool = True) -> go.Figure:
+    """‖dL/dh_t‖ against t on a log axis for each model; the LSTM's ‖dL/dc_t‖ dashed."""
+    fig = go.Figure()
+    any_floor = False
+    for name, tr in traces.items():
+        if tr.grad_h is None:
+            raise ValueError(f"the trace of {name!r} has no gradients; trace it with grads=True.")
+        label, color, _ = _model(name, tr.cell)
+        series = [("h", tr.grad_h, "solid", 4)]
+        if include_c and tr.grad_c is not None:
+            series.append(("c", tr.grad_c, "dash", 3))
+        for q, g, dash, width in series:
+            y, text = _floored(g, f"‖dL/d{q}_t‖")
+            any_floor |= bool((np.asarray(g) < GRAD_FLOOR).any())
+            fig.add_trace(go.Scatter(
+                x=np.arange(len(y)), y=y, mode="lines+markers", name=f"{label} ‖dL/d{q}<sub>t</sub>‖",
+                text=text, hovertemplate="t=%{x} %{text}<extra>" + label + "</extra>",
+                line=dict(color=color, width=width, dash=dash), marker=dict(size=6)))
+    _highlight(fig, highlight_t, filled=True)
+    style(fig, "How much the loss depends on each earlier timestep", 460)
+    if any_floor:
+        fig.add_annotation(x=0, xref="paper", y=0, yref="paper", xanchor="left", yanchor="bottom", showarrow=False,
+                           text=f"points at {GRAD_FLOOR:.0e}: gradient exactly 0 (vanished)", font=dict(size=16),
+                           bgcolor="rgba(255,255,255,0.85)")
+    first = next(iter(traces.values()), None)
+    same = first is not None and all(t.tokens == first.tokens for t in traces.values())
+    fig.update_xaxes(title_text="timestep t (input token)", **(_token_ticks(first.tokens) if same else {}))
+    fig.update_yaxes(title_text="‖dL/dh_t‖ (log scale)", type="log", exponentformat="power")
+    return fig
+
+
+def gradient_history_heatmap(steps: list[int], grads: np.ndarray, title: str = "") -> go.Figure:
+    """log10 ‖dL/dh_t‖ by training step (y) and timestep (x), fixed range 1e-12..1 (beyond is saturated)."""
+    g = np.asarray(grads, dtype=np.float64)
+    if g.ndim != 2 or g.shape[0] != len(steps):
+        raise ValueError(f"grads must have shape (len(steps), T) = ({len(steps)}, T), got {g.shape}.")
+    sc = SCALES["log_grad"]
+    ticks = np.arange(sc.zmin, sc.zmax + 1, 3)
+    fig = go.Figure(go.Heatmap(
+        z=np.log10(np.maximum(g, GRAD_FLOOR)), x=np.arange(g.shape[1]), y=np.asarray(steps), customdata=g,
+        zmin=sc.zmin, zmax=sc.zmax, colorscale=sc.colorscale,
+        hovertemplate="step %{y}, t=%{x}<br>‖dL/dh_t‖ = %{customdata:.3e}<extra></extra>",
+        colorbar=dict(title=dict(text="‖dL/dh_t‖", side="right"), tickvals=ticks, thickness=22,
+                      ticktext=[f"1e{int(v)}" if v else "1" for v in ticks], tickfont=dict(size=16))))
+    style(fig, title or "Gradient reaching each timestep, as training goes on", 460)
+    fig.update_xaxes(title_text="timestep t", showgrid=False)
+    fig.update_yaxes(title_text="training step", showgrid=False)
+    return fig
+
+
+# -- 7. series ----------------------------------------------------------------------------------------------------
+def series_overlay(t_values: np.ndarray, inputs: np.ndarray, targets: np.ndarray, predictions: dict[str, np.ndarray],
+                   forecast: dict[str, np.ndarray] | None = None, y_title: str = "value") -> go.Figure:
+    """Input, target and each model's prediction on one time axis; free-running forecasts continue dashed."""
+    t = np.asarray(t_values, dtype=np.float64).reshape(-1)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=t, y=np.asarray(inputs).reshape(-1), mode="lines", name="input",
+                             line=dict(color="#999999", width=3)))
+    fig.add_trace(go.Scatter(x=t, y=np.asarray(targets).reshape(-1), mode="lines", name="target",
+                             line=dict(color="#000000", width=3, dash="dot")))
+    for name, p in predictions.items():
+        label, color, _ = _model(name)
+        fig.add_trace(go.Scatter(x=t, y=np.asarray(p).reshape(-1), mode="lines", name=f"{label} prediction",
+                                 legendgroup=name, line=dict(color=color, width=4)))
+    if forecast:
+        dt = t[-1] - t[-2] if len(t) > 1 else 1.0
+        for name, f in forecast.items():
+            label, color, _ = _model(name)
+            f = np.asarray(f).reshape(-1)
+            fig.add_trace(go.Scatter(x=t[-1] + dt * np.arange(1, len(f) + 1), y=f, mode="lines",
+                                     name=f"{label} forecast", legendgroup=name,
+                                     line=dict(color=color, width=4, dash="dash")))
+        fig.add_vline(x=t[-1], line=dict(color="#555555", width=2, dash="dot"))
+        fig.add_annotation(x=t[-1], y=1, yref="paper", yanchor="bottom", xanchor="left", showarrow=False,
+                           text=" forecast (own outputs fed back) \u2192", font=dict(size=16))
+    style(fig, "", 440)
+    fig.update_layout(hovermode="x unified")
+    fig.update_xaxes(title_text="timestep t")
+    fig.update_yaxes(title_text=y_title)
+    return fig
+
+
+# -- 8. one LSTM cell ---------------------------------------------------------------------------------------------
+def _wire(fig: go.Figure, points: list[tuple[float, float]], color: str = "#444444", width: int = 3,
+          arrow: bool = True) -> None:
+    """A polyline in data coordinates, with an arrowhead halfway along its last segment."""
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        fig.add_shape(type="line", x0=x0, y0=y0, x1=x1, y1=y1, line=dict(color=color, width=width), layer="below")
+    if arrow:
+        (x0, y0), (x1, y1) = points[-2], points[-1]
+        fig.add_annotation(x=(x0 + 2 * x1) / 3, y=(y0 + 2 * y1) / 3, ax=x0, ay=y0, axref="x", ayref="y",
+                           showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=width, arrowcolor=color, text="")
+
+
+def _box(fig: go.Figure, x: float, y: float, text: str, color: str = "#444444", size: int = 18) -> None:
+    """A label in a bordered box that sizes itself to its text (so text is never clipped)."""
+    fig.add_annotation(x=x, y=y, text=text, showarrow=False, font=dict(size=size, color=INK), align="center",
+                       bgcolor=_tint(color) if color != "#444444" else "#ffffff", bordercolor=color,
+                       borderwidth=3, borderpad=6)
+
+
+def _node(fig: go.Figure, x: float, y: float, op: str) -> None:
+    """A pointwise operation: a circle of fixed pixel size with × or +."""
+    fig.add_shape(type="circle", xsizemode="pixel", ysizemode="pixel", xanchor=x, yanchor=y, x0=-20, x1=20,
+                  y0=-20, y1=20, line=dict(color="#000000", width=3), fillcolor="#ffffff")
+    fig.add_annotation(x=x, y=y, text=f"<b>{op}</b>", showarrow=False, font=dict(size=24, color="#000000"))
+
+
+def cell_diagram(v: dict[str, float], title: str | None = None) -> go.Figure:
+    """One LSTM cell, for one unit at one timestep, with the real numbers on every part.
+
+    Keys of v: x (the input token, a string), h_prev, c_prev, a_i, a_f, a_g, a_o (pre-activations), i, f, g, o,
+    c, h. The cell state runs along the top as a conveyor belt: c_t = f·c_{t-1} + i·g, and h_t = o·tanh(c_t).
+    """
+    fig = go.Figure()
+    belt, gates, bus, mid = 7.6, 3.4, 1.3, 5.5
+    xf, xi, xg, xo, xout = 4.0, 6.5, 9.0, 11.5, 13.5
+    xig = (xi + xg) / 2
+    # the conveyor belt
+    _wire(fig, [(1.9, belt), (14.4, belt)], color=GATE_COLORS["c"], width=7)
+    _box(fig, 1.0, belt, f"c<sub>t\u22121</sub><br>{fmt(v['c_prev'])}", GATE_COLORS["c"])
+    _box(fig, 15.2, belt, f"<b>c<sub>t</sub></b><br>{fmt(v['c'])}", GATE_COLORS["c"])
+    # inputs on the bus: h_{t-1} from the left, x_t from below
+    _wire(fig, [(1.9, bus), (xo, bus)], arrow=False)
+    _box(fig, 1.0, bus, f"h<sub>t\u22121</sub><br>{fmt(v['h_prev'])}", GATE_COLORS["h"])
+    _wire(fig, [(2.8, 0.2), (2.8, bus)])
+    _box(fig, 2.8, 0.2, f"x<sub>t</sub> = {html.escape(str(v['x']), quote=False)}")
+    # four gates, each fed from the bus
+    for q, xq, fn, name in (("f", xf, "\u03c3", "forget"), ("i", xi, "\u03c3", "input"),
+                            ("g", xg, "tanh", "candidate"), ("o", xo, "\u03c3", "output")):
+        _wire(fig, [(xq, bus), (xq, gates)])
+        _box(fig, xq, gates, f"<b>{q}</b> {name}<br>{fn}({fmt(v['a_' + q])})<br>= <b>{fmt(v[q])}</b>", GATE_COLORS[q])
+    # forget: f × c_{t-1} on the belt
+    _wire(fig, [(xf, gates), (xf, belt)])
+    _node(fig, xf, belt, "\u00d7")
+    fig.add_annotation(x=xf, y=belt + 0.9, text=f"f\u00b7c<sub>t\u22121</sub> = {fmt(v['f'] * v['c_prev'])}",
+                       showarrow=False, font=dict(size=18))
+    # input: i × g, added to the belt
+    _wire(fig, [(xi, gates), (xi, mid), (xig, mid)])
+    _wire(fig, [(xg, gates), (xg, mid), (xig, mid)])
+    _wire(fig, [(xig, mid), (xig, belt)])
+    _node(fig, xig, mid, "\u00d7")
+    _node(fig, xig, belt, "+")
+    fig.add_annotation(x=xig, y=belt + 0.9, text=f"+ i\u00b7g = {fmt(v['i'] * v['g'])}", showarrow=False,
+                       font=dict(size=18))
+    # output: h_t = o × tanh(c_t)
+    _wire(fig, [(xout, belt), (xout, mid)])
+    _box(fig, xout, mid, f"tanh(c<sub>t</sub>)<br>= {fmt(math.tanh(v['c']))}", GATE_COLORS["c"])
+    _wire(fig, [(xout, mid), (xout, gates)])
+    _wire(fig, [(xo, gates), (xout, gates)])
+    _node(fig, xout, gates, "\u00d7")
+    _wire(fig, [(xout, gates), (14.4, gates)], color=GATE_COLORS["h"], width=4)
+    _box(fig, 15.2, gates, f"<b>h<sub>t</sub></b><br>{fmt(v['h'])}", GATE_COLORS["h"])
+    fig.add_annotation(x=8.0, y=8.9, showarrow=False, font=dict(size=18, color="#444444"),
+                       text="cell state: c<sub>t</sub> = f\u00b7c<sub>t\u22121</sub> + i\u00b7g"
+                            "    hidden state: h<sub>t</sub> = o\u00b7tanh(c<sub>t</sub>)")
+    style(fig, title if title is not None else "One LSTM cell, one unit, one timestep", 640)
+    fig.update_xaxes(range=[0, 16], visible=False, fixedrange=True)
+    fig.update_yaxes(range=[-0.4, 9.3], visible=False, fixedrange=True)
+    fig.update_layout(showlegend=False, margin=dict(l=10, r=10, t=60, b=10), dragmode=False)
+    return fig
+
+
+# -- 9. text coloured by a unit -----------------------------------------------------------------------------------
+def text_heat_html(chars: list[str], values: np.ndarray, vmin: float, vmax: float, scale: str = "RdBu") -> str:
+    """HTML: one span per character, its background the value's colour, its title the exact value.
+
+    Every character is escaped (uploaded text is data, never markup); a newline shows as ↵ and breaks the line.
+    With the default "RdBu", blue = high (positive) and red = low, as on the heatmaps.
+    """
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if len(chars) != len(values):
+        raise ValueError(f"chars and values differ in length: {len(chars)} and {len(values)}.")
+    span = (vmax - vmin) or 1.0
+    pos = np.clip((np.nan_to_num(values, nan=(vmin + vmax) / 2) - vmin) / span, 0.0, 1.0)
+    colors = pcolors.sample_colorscale(pcolors.get_colorscale(scale), pos.tolist()) if len(pos) else []
+    out = ['<div style="font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 22px; line-height: 1.7;'
+           ' white-space: pre-wrap; word-break: break-all;">']
+    for ch, v, col in zip(chars, values, colors, strict=True):
+        shown = "\u21b5" if ch == "\n" else ch
+        out.append(f'<span title="{html.escape(f"{v:.4f}")}" style="background-color: {col}; color: {_ink(col)};'
+                   f' padding: 1px 0;">{html.escape(shown)}</span>' + ("<br>" if ch == "\n" else ""))
+    out.append("</div>")
+    return "".join(out)
+
+
+# -- 10-11. small summaries ---------------------------------------------------------------------------------------
+def spectral_bar(radii: dict[str, float]) -> go.Figure:
+    """Spectral radius of each model's recurrent matrix, with the line ρ = 1."""
+    labels = [_model(n)[0] for n in radii]
+    vals = [float(r) for r in radii.values()]
+    fig = go.Figure(go.Bar(x=labels, y=vals, marker_color=[_model(n)[1] for n in radii], text=[fmt(r, 2) for r in vals],
+                           textposition="outside", textfont=dict(size=18), cliponaxis=False,
+                           hovertemplate="%{x}: ρ = %{y:.4f}<extra></extra>"))
+    fig.add_hline(y=1.0, line=dict(color="#555555", width=3, dash="dash"),
+                  annotation=dict(text="ρ = 1", font=dict(size=16)), annotation_position="top left")
+    style(fig, "Spectral radius of W_hh", 340)
+    fig.update_xaxes(title_text="model")
+    fig.update_yaxes(title_text="ρ(W_hh)", range=[0, max([1.2, *vals]) * 1.2])
+    return fig
+
+
+def sweep_heatmap(df: pd.DataFrame) -> go.Figure:
+    """Success rate by model (rows) and time lag (columns), each cell labelled 'solved/runs'.
+
+    df has one row per run with columns model, lag, solved (0/1), seconds.
+    """
+    g = df.groupby(["model", "lag"]).agg(solved=("solved", "sum"), runs=("solved", "size")).reset_index()
+    order = {m: k for k, m in enumerate(MODEL_COLORS)}
+    models = sorted(g["model"].unique(), key=lambda m: (order.get(m, 99), str(m)))
+    lags = sorted(g["lag"].unique())
+    solved = g.pivot(index="model", columns="lag", values="solved").reindex(index=models, columns=lags)
+    runs = g.pivot(index="model", columns="lag", values="runs").reindex(index=models, columns=lags)
+    rate = (solved / runs).to_numpy(dtype=np.float64)
+    text = [[f"{int(s)}/{int(r)}" if r == r else "" for s, r in zip(sr, rr, strict=True)]
+            for sr, rr in zip(solved.to_numpy(), runs.to_numpy(), strict=True)]
+    sc = SCALES["rate"]
+    fig = go.Figure(go.Heatmap(
+        z=rate, x=[str(lag) for lag in lags], y=[_model(m)[0] for m in models], text=text,
+        texttemplate="%{text}", textfont=dict(size=20), zmin=sc.zmin, zmax=sc.zmax, colorscale=sc.colorscale,
+        xgap=3, ygap=3, hovertemplate="%{y}, lag %{x}: %{text} runs solved<extra></extra>",
+        colorbar=dict(title=dict(text="solved", side="right"), tickformat=".0%", thickness=22)))
+    style(fig, "Runs that solved the task, by time lag", 200 + 70 * len(models))
+    fig.update_xaxes(title_text="time lag (timesteps)", type="category", showgrid=False)
+    fig.update_yaxes(title_text="model", showgrid=False, autorange="reversed")
+    return fig

@@ -1,0 +1,103 @@
+"""Pretrained lessons: run folders made by `make pretrained` (through the command line) and shipped in
+`datasets/pretrained/<lesson>/<cell>/`, opened as a Lab in well under a second, with weight snapshots taken
+during training so a learner can scrub through training and watch the gates take shape.
+
+Every number comes from those runs: the curves from their `metrics.jsonl`, the gates and gradients from
+their weights (loaded with `torch.load(..., weights_only=True)` and checked against the config).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .config import RunConfig
+from .lab import Lab
+from .runs import RunError, load_snapshots, load_state, model_from_state
+from .train import StepRecord
+
+ROOT = Path(__file__).resolve().parents[1] / "datasets" / "pretrained"
+
+
+@dataclass(frozen=True)
+class Lesson:
+    name: str  # folder under datasets/pretrained
+    title: str  # button label
+    cells: tuple[str, ...]  # models trained for it, side by side on the same batches
+    args: tuple[str, ...]  # `python -m lstm_core train` arguments shared by its models
+    snapshot_every: int  # steps between saved weight snapshots
+
+
+LESSONS = {
+    "recall-100": Lesson("recall-100", "Long-lag recall, lag 100 (LSTM vs RNN)", ("lstm", "rnn"),
+                         ("--task", "recall", "--lag", "100", "--steps", "1500", "--seed", "0"), 100),
+    "sine": Lesson("sine", "Sine prediction (LSTM vs RNN)", ("lstm", "rnn"),
+                   ("--task", "sine", "--seq-len", "100", "--steps", "1500", "--seed", "0"), 150),
+    "text": Lesson("text", "Text: Python's documentation (LSTM vs RNN)", ("lstm", "rnn"),
+                   ("--task", "text", "--corpus", "python-docs", "--seq-len", "100", "--hidden", "128",
+                    "--batch", "32", "--steps", "3000", "--max-seconds", "150", "--seed", "0"), 500),
+}
+
+
+def available(root: Path = ROOT) -> list[str]:
+    """Lessons whose run folders are all present."""
+    return [n for n, les in LESSONS.items() if all((root / n / c / "model.pt").is_file() for c in les.cells)]
+
+
+@dataclass(frozen=True)
+class LessonData:
+    """What is read from disk once per process and shared read-only by every session."""
+
+    run: RunConfig  # of the first model; the others differ only in the cell
+    states: dict[str, dict[str, torch.Tensor]]  # final weights per cell
+    snapshots: dict[str, dict[int, dict[str, torch.Tensor]]]  # per cell: step -> weights
+    metrics: dict[str, list[dict]]  # per cell: metrics.jsonl rows
+
+
+def read_lesson(name: str, root: Path = ROOT) -> LessonData:
+    les = LESSONS[name]
+    runs, states, snaps, metrics = {}, {}, {}, {}
+    for cell in les.cells:
+        folder = root / name / cell
+        try:
+            runs[cell] = RunConfig.from_json((folder / "config.json").read_text())
+            metrics[cell] = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines() if line]
+        except (OSError, ValueError) as e:
+            raise RunError(f"the pretrained lesson {name!r} is incomplete ({e}); run 'make pretrained'.") from None
+        states[cell] = load_state(folder / "model.pt")
+        snaps[cell] = load_snapshots(folder)
+    first = runs[les.cells[0]]
+    for run in runs.values():
+        if run.task != first.task or run.train != first.train:
+            raise RunError(f"the pretrained lesson {name!r} has models trained on different settings.")
+    return LessonData(first, states, snaps, metrics)
+
+
+def _record(d: dict, metric: str) -> StepRecord:
+    return StepRecord(step=d["step"], loss=d["loss"], metric=d[metric], grad_norm=d["grad_norm"],
+                      seconds=d["seconds"], val_metric=d.get(f"val_{metric}"), val_loss=d.get("val_loss"),
+                      stop=d.get("stop"))
+
+
+def open_lesson(data: LessonData) -> Lab:
+    """A Lab showing the pretrained models at their last step, with their real curves and snapshots.
+
+    Play continues training from there; Reset trains again from scratch, live, with the same settings.
+    """
+    run = data.run
+    models = {cell: run.model.replace(cell=cell) for cell in data.states}
+    lab = Lab(run.task, run.train, models)
+    for cell, tr in lab.trainers.items():
+        trained = model_from_state(tr.run, lab.task, data.states[cell]).to(tr.device)
+        tr.model.load_state_dict(trained.state_dict())
+        tr.history[:] = [_record(d, lab.task.metric_name) for d in data.metrics[cell]]
+        tr.step = tr.history[-1].step if tr.history else 0
+        tr.seconds = tr.history[-1].seconds if tr.history else 0.0
+        tr.restore_point()
+    lab.snapshots = {cell: dict(s) for cell, s in data.snapshots.items()}
+    lab.grad_history = {cell: [] for cell in lab.trainers}  # filled from the snapshots when first drawn
+    lab._traces.clear()
+    return lab

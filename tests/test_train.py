@@ -1,0 +1,238 @@
+"""lstm_core.train: determinism, pause/resume, stop conditions, clipping, divergence, side-by-side training."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from itertools import islice
+
+import numpy as np
+import pytest
+import torch
+
+from lstm_core.tasks.base import Batch
+from lstm_core.trace import trace
+from lstm_core.train import DivergedError, StepRecord, Trainer, train_side_by_side
+
+
+def _values(records: list[StepRecord]) -> list[dict]:
+    """Every field except the wall-clock seconds."""
+    return [{k: v for k, v in dataclasses.asdict(r).items() if k != "seconds"} for r in records]
+
+
+def _state(model) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _same_state(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_records_count_and_fields(make_run):
+    tr = Trainer(make_run(train={"steps": 12, "val_every": 5}))
+    recs = list(tr.steps())
+    assert [r.step for r in recs] == list(range(1, 13))
+    assert [r.val_metric is not None for r in recs] == [k in (5, 10, 12) for k in range(1, 13)]
+    assert all(r.stop is None for r in recs[:-1]) and recs[-1].stop == "steps"
+    assert all(math.isfinite(r.loss) and 0 <= r.metric <= 1 and r.grad_norm > 0 for r in recs)
+    assert all(b.seconds >= a.seconds for a, b in zip(recs, recs[1:], strict=False))
+    assert tr.history == recs and tr.step == 12
+
+
+@pytest.mark.parametrize("cell", ["lstm", "rnn", "gru"])
+def test_same_seed_same_records_and_trace(make_run, cell):
+    run = make_run(model={"cell": cell, "layers": 2, "dropout": 0.2}, train={"steps": 15, "seed": 3})
+    a, b = Trainer(run), Trainer(run)
+    ra, rb = list(a.steps()), list(b.steps())
+    assert _values(ra) == _values(rb)
+    assert _same_state(_state(a.model), _state(b.model))
+    ta = trace(a.model, a.task, a.task.display(3))
+    tb = trace(b.model, b.task, b.task.display(3))
+    for la, lb in zip(ta.layers, tb.layers, strict=True):
+        np.testing.assert_array_equal(la.h, lb.h)
+        np.testing.assert_array_equal(la.grad_h, lb.grad_h)
+        for name in la.gates:
+            np.testing.assert_array_equal(la.gates[name], lb.gates[name])
+    np.testing.assert_array_equal(ta.output, tb.output)
+    assert ta.tokens == tb.tokens
+    # another seed: other weights, other batches, other records
+    c = Trainer(run.__class__(run.task, run.model, run.train.replace(seed=4)))
+    rc = list(c.steps())
+    assert [r.loss for r in rc] != [r.loss for r in ra]
+    tc = trace(c.model, c.task, c.task.display(3))
+    assert not np.array_equal(tc.h, ta.h)
+
+
+def test_pause_and_resume_equals_one_pull(make_run):
+    run = make_run(train={"steps": 100, "val_every": 4})
+    split = Trainer(run)
+    first = list(islice(split.steps(), 10))
+    second = list(islice(split.steps(), 10))
+    whole = Trainer(run)
+    all20 = list(islice(whole.steps(), 20))
+    assert [r.step for r in first + second] == list(range(1, 21))
+    assert _values(first + second) == _values(all20)
+    assert _same_state(_state(split.model), _state(whole.model))
+
+
+def test_stop_at_target(make_run):
+    # accuracy >= 0 is reached at the first evaluation, which is at step val_every
+    tr = Trainer(make_run(train={"steps": 50, "val_every": 3, "target": 0.0}))
+    recs = list(tr.steps())
+    assert len(recs) == 3 and recs[-1].stop == "target" and recs[-1].val_metric is not None
+    # lower-is-better metric: mse <= 1e6 is reached; mse <= 0 is not
+    hit = Trainer(make_run(task={"name": "sine", "seq_len": 10}, train={"val_every": 2, "target": 1e6}))
+    assert list(hit.steps())[-1] == hit.history[1] and hit.history[-1].stop == "target"
+    miss = Trainer(make_run(task={"name": "sine", "seq_len": 10}, train={"steps": 6, "val_every": 2, "target": 0.0}))
+    assert [r.stop for r in miss.steps()] == [None] * 5 + ["steps"]
+
+
+def test_stop_at_max_seconds(make_run):
+    tr = Trainer(make_run(train={"steps": 100_000, "val_every": 1000, "max_seconds": 0.05}))
+    recs = list(tr.steps())
+    assert recs[-1].stop == "seconds" and recs[-1].seconds >= 0.05
+    assert recs[-1].val_metric is not None  # the final record is evaluated
+    assert all(r.seconds < 0.05 for r in recs[:-1])
+
+
+def test_early_stopping_counts_evaluations_without_improvement(make_run):
+    tr = Trainer(make_run(train={"steps": 100, "val_every": 1, "patience": 3}))
+    held_out = iter([0.5, 0.6, 0.55, 0.6, 0.7, 0.65, 0.7, 0.69, 0.9])
+    tr.evaluate = lambda: (1.0, next(held_out))  # accuracy: higher is better
+    recs = list(tr.steps())
+    # best 0.7 at step 5; steps 6, 7, 8 do not beat it (equal is not better) -> stop at 8
+    assert [r.val_metric for r in recs] == [0.5, 0.6, 0.55, 0.6, 0.7, 0.65, 0.7, 0.69]
+    assert recs[-1].stop == "early-stop" and [r.stop for r in recs[:-1]] == [None] * 7
+
+
+def test_early_stopping_for_lower_is_better(make_run):
+    tr = Trainer(make_run(task={"name": "sine", "seq_len": 8}, train={"steps": 100, "val_every": 2, "patience": 2}))
+    held_out = iter([1.0, 0.5, 0.6, 0.4, 0.45, 0.41, 0.3])
+    tr.evaluate = lambda: (0.0, next(held_out))
+    recs = list(tr.steps())
+    assert len(recs) == 12 and recs[-1].stop == "early-stop" and recs[-1].val_metric == 0.41
+
+
+def test_early_stopping_off_by_default(make_run):
+    tr = Trainer(make_run(train={"steps": 6, "val_every": 1}))
+    tr.evaluate = lambda: (1.0, 0.1)
+    assert [r.stop for r in tr.steps()] == [None] * 5 + ["steps"]
+
+
+def test_real_early_stop_with_no_learning(make_run):
+    """With a learning rate too small to change a single held-out answer, patience 2 stops at the third eval."""
+    tr = Trainer(make_run(train={"steps": 100, "val_every": 2, "patience": 2, "lr": 1e-6}))
+    recs = list(tr.steps())
+    assert recs[-1].stop == "early-stop" and recs[-1].step == 6
+
+
+def _total_grad_norm(model) -> float:
+    return torch.linalg.vector_norm(torch.stack([p.grad.norm() for p in model.parameters()])).item()
+
+
+def test_clipping_off_and_on_record_the_norm_before_clipping(make_run):
+    off = Trainer(make_run(train={"clip": 0.0, "lr": 0.05}))
+    on = Trainer(make_run(train={"clip": 1e-3, "lr": 0.05}))
+    r_off, r_on = off.next_record(), on.next_record()
+    assert r_off.grad_norm == r_on.grad_norm > 1e-3  # same batch, same weights: same norm before clipping
+    assert _total_grad_norm(off.model) == pytest.approx(r_off.grad_norm, rel=1e-5)  # not clipped
+    assert _total_grad_norm(on.model) == pytest.approx(1e-3, rel=1e-4)  # clipped to the max norm
+    for _ in range(5):
+        r_off, r_on = off.next_record(), on.next_record()
+    assert r_off.loss != r_on.loss  # clipping changed the path
+    assert _total_grad_norm(on.model) <= 1e-3 * (1 + 1e-4)
+
+
+def test_clip_above_the_norm_changes_nothing(make_run):
+    a = Trainer(make_run(train={"clip": 0.0, "steps": 8}))
+    b = Trainer(make_run(train={"clip": 1e6, "steps": 8}))
+    assert _values(list(a.steps())) == _values(list(b.steps()))
+
+
+def test_divergence_raises_and_restores_the_last_good_snapshot(make_run):
+    tr = Trainer(make_run(task={"name": "sine", "seq_len": 10}, train={"steps": 1000, "val_every": 1000}))
+    at_25 = None
+    for rec in islice(tr.steps(), 30):
+        if rec.step == 25:
+            at_25 = _state(tr.model)
+    assert not _same_state(at_25, _state(tr.model))
+    # an overflow upstream: the next batch's targets are NaN, so loss and gradient are NaN
+    good_batch = tr.task.batch
+    tr.task.batch = lambda n, seed, step: Batch(good_batch(n, seed, step).x, torch.full((n, 10, 1), math.nan))
+    with pytest.raises(DivergedError, match=r"diverged at step 31"):
+        tr.next_record()
+    now = _state(tr.model)
+    assert _same_state(now, at_25)
+    assert all(torch.isfinite(v).all() for v in now.values())
+    assert tr.opt.state_dict()["state"][0]["step"].item() == 25  # Adam's moments went back too
+    # the trainer goes on from the restored weights once the data are finite again
+    tr.task.batch = good_batch
+    rec = tr.next_record()
+    assert math.isfinite(rec.loss) and math.isfinite(rec.grad_norm)
+
+
+def test_divergence_from_an_exploding_model(make_run):
+    """Weights that overflow to inf (as after an explosion) raise DivergedError; the snapshot is finite."""
+    tr = Trainer(make_run(model={"cell": "rnn", "init_scale": 20.0}, train={"lr": 10.0, "clip": 0.0}))
+    start = _state(tr.model)
+    with torch.no_grad():
+        tr.model.readout.weight.mul_(1e38).mul_(1e38)  # inf
+    with pytest.raises(DivergedError, match="restored"):
+        tr.next_record()
+    assert _same_state(_state(tr.model), start)
+
+
+def test_side_by_side_same_batches_same_records(make_run):
+    lstm_run = make_run(train={"steps": 12})
+    rnn_run = make_run(model={"cell": "rnn"}, train={"steps": 12})
+    short_run = make_run(model={"cell": "gru"}, train={"steps": 7})
+    trainers = [Trainer(lstm_run), Trainer(rnn_run), Trainer(short_run)]
+    seen: list[list[torch.Tensor]] = [[], [], []]
+    for k, t in enumerate(trainers):
+        orig = t.task.batch
+
+        def spy(n, seed, step, orig=orig, k=k):
+            b = orig(n, seed, step)
+            seen[k].append(b.x)
+            return b
+
+        t.task.batch = spy
+    out = train_side_by_side(trainers, 10)
+    assert [len(r) for r in out] == [10, 10, 7]  # the GRU stopped at its step budget
+    assert out[2][-1].stop == "steps"
+    assert all(torch.equal(a, b) for a, b in zip(seen[0], seen[1], strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(seen[0], seen[2], strict=False))
+    alone = Trainer(lstm_run)
+    assert _values(out[0]) == _values(list(islice(alone.steps(), 10)))
+    more = train_side_by_side(trainers, 5)
+    assert [len(r) for r in more] == [2, 2, 0]
+    assert [r.step for r in more[0]] == [11, 12]
+
+
+def test_dropout_is_deterministic_per_seed(make_run):
+    run = make_run(model={"layers": 2, "dropout": 0.5}, train={"steps": 8})
+    a, b = Trainer(run), Trainer(run)
+    ra, rb = list(a.steps()), list(b.steps())
+    assert _values(ra) == _values(rb)
+    no_drop = Trainer(make_run(model={"layers": 2, "dropout": 0.0}, train={"steps": 8}))
+    assert [r.loss for r in no_drop.steps()] != [r.loss for r in ra]
+    # evaluation runs without dropout: the same held-out numbers twice in a row
+    assert a.evaluate() == a.evaluate()
+
+
+def test_trainer_does_not_depend_on_the_global_rng(make_run):
+    # (building nn.LSTM draws PyTorch's default init from the global RNG; init_weights then overwrites it)
+    run = make_run(model={"layers": 2, "dropout": 0.3}, train={"steps": 5})
+    torch.manual_seed(0)
+    ra = list(Trainer(run).steps())
+    torch.manual_seed(99)
+    rb = list(Trainer(run).steps())
+    assert _values(ra) == _values(rb)
+
+
+def test_learning_happens(make_run):
+    """A sanity check that training trains: recall at lag 3 over 2 symbols is solved quickly."""
+    tr = Trainer(make_run(task={"lag": 3, "alphabet": 2}, model={"hidden": 16},
+                          train={"steps": 300, "lr": 1e-2, "val_every": 25, "target": 0.99, "batch": 32}))
+    recs = list(tr.steps())
+    assert recs[-1].stop == "target" and recs[-1].val_metric >= 0.99
