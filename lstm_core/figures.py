@@ -87,12 +87,13 @@ INK = "#222222"
 # -- shared helpers -----------------------------------------------------------------------------------------------
 def style(fig: go.Figure, title: str = "", height: int = 420) -> go.Figure:
     """The house look: white template, 18 px text (16 px ticks), thick axis lines, legend on top."""
+    legend = sum(1 for d in fig.data if d.type in ("scatter", "bar") and d.showlegend is not False) > 1
     fig.update_layout(
         template="plotly_white",
         height=height,
         title=dict(text=title, x=0.01, xanchor="left", y=0.98, yanchor="top", font=dict(size=22)),
         font=dict(family=FONT, size=18, color=INK),
-        margin=dict(l=90, r=40, t=110 if title else 60, b=80),
+        margin=dict(l=90, r=40, t=30 + (45 if title else 0) + (45 if legend else 0), b=80),
         legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom", font=dict(size=17)),
         hoverlabel=dict(font=dict(size=16, family=FONT)),
     )
@@ -138,17 +139,24 @@ def _token_ticks(tokens: tuple[str, ...] | list[str], plot_px: int = 1000) -> di
     return dict(tickmode="array", tickvals=vals, ticktext=[labels[v] for v in vals], tickangle=0)
 
 
-def _highlight(fig: go.Figure, t: int | None, filled: bool = False) -> None:
-    """Mark timestep t over the whole height of the figure: an outline for heatmaps, a band for lines."""
+def _highlight(fig: go.Figure, t: int | None, filled: bool = False, yrefs: tuple[str, ...] = ("paper",),
+               label: bool = True) -> None:
+    """Mark timestep t over the full height of each plot in `yrefs`: an outline for heatmaps, a band for lines.
+
+    The label "t = ..." goes above a heatmap, inside the top of a band (where the legend would be in its way).
+    """
     if t is None:
         return
-    fig.add_shape(
-        type="rect", xref="x", yref="paper", x0=t - 0.5, x1=t + 0.5, y0=0, y1=1,
-        line=dict(color="#000000", width=3), fillcolor="rgba(0,0,0,0.12)" if filled else "rgba(0,0,0,0)",
-        layer="above",
-    )
-    fig.add_annotation(x=t, xref="x", y=1.0, yref="paper", yanchor="bottom", text=f"t = {t}", showarrow=False,
-                       font=dict(size=16), bgcolor="rgba(255,255,255,0.85)")
+    for yref in yrefs:
+        fig.add_shape(
+            type="rect", xref="x", yref=yref, x0=t, x1=t + 1, y0=0, y1=1,
+            line=dict(color="#000000", width=3), fillcolor="rgba(0,0,0,0.12)" if filled else "rgba(0,0,0,0)",
+            layer="above",
+        )
+    if label:
+        fig.add_annotation(x=t + 0.5 if filled else t, xref="x", y=1.0, yref=yrefs[0],
+                           xanchor="left" if filled else "center", yanchor="top" if filled else "bottom",
+                           text=f" t = {t}", showarrow=False, font=dict(size=16), bgcolor="rgba(255,255,255,0.85)")
 
 
 def _layer(trace: Trace, layer: int) -> LayerTrace:
@@ -182,6 +190,24 @@ def _heatmap(trace: Trace, quantity: str, layer: int, max_units: int, colorbar: 
     )
 
 
+def _log_ticks(arrays: list) -> dict:
+    """Ticks for a log axis, all in full-size type: 1-2-5 steps within three decades, else powers of ten.
+
+    (plotly's own choice for short ranges prints the 2..9 between decades in a tiny font.)
+    """
+    v = np.concatenate([np.asarray(a, dtype=np.float64).reshape(-1) for a in arrays] or [np.ones(1)])
+    v = v[np.isfinite(v) & (v > 0)]
+    if len(v) == 0:
+        return {}
+    lo, hi = math.floor(math.log10(v.min())), math.ceil(math.log10(v.max()))
+    if hi - lo <= 3:
+        vals = [m * 10.0**k for k in range(lo, hi + 1) for m in (1, 2, 5) if v.min() / 2 <= m * 10.0**k <= v.max() * 2]
+        return dict(tickmode="array", tickvals=vals, ticktext=[f"{x:g}" for x in vals])
+    step = max(1, math.ceil((hi - lo) / 8))
+    ks = range(lo - (lo % step), hi + 1, step)
+    return dict(tickmode="array", tickvals=[10.0**k for k in ks], ticktext=[f"10<sup>{k}</sup>" for k in ks])
+
+
 def _ink(color: str) -> str:
     """Black or white, whichever reads better on `color` (WCAG relative luminance)."""
     r, g, b = pcolors.unlabel_rgb(pcolors.convert_colors_to_same_type(color, "rgb")[0][0])
@@ -197,7 +223,7 @@ def _tint(color: str, amount: float = 0.22) -> str:
 
 
 # -- 1. training curves -------------------------------------------------------------------------------------------
-FIELD_TITLES = {"loss": "training loss", "metric": "training metric", "grad_norm": "gradient norm (before clipping)",
+FIELD_TITLES = {"loss": "training loss", "metric": "training metric", "grad_norm": "gradient norm before clipping",
                 "val_metric": "held-out metric", "val_loss": "held-out loss", "seconds": "training time (s)"}
 
 
@@ -245,7 +271,7 @@ def training_curves(histories: dict[str, list], field: str, baseline: float | No
     fig.update_layout(hovermode="x unified")
     fig.update_xaxes(title_text="training step")
     fig.update_yaxes(title_text=y_title or FIELD_TITLES.get(field, field) + (" (log scale)" if log_y else ""),
-                     type="log" if log_y else "linear")
+                     type="log" if log_y else "linear", **(_log_ticks([d.y for d in fig.data]) if log_y else {}))
     return fig
 
 
@@ -281,11 +307,14 @@ def gate_panel(trace: Trace, quantities: list[str], layer: int = 0, highlight_t:
         dom = fig.layout[f"yaxis{k if k > 1 else ''}"].domain
         cb = dict(title=dict(text=q, side="right"), y=(dom[0] + dom[1]) / 2, len=dom[1] - dom[0], yanchor="middle")
         fig.add_trace(_heatmap(trace, q, layer, max_units, cb), row=k, col=1)
-    _highlight(fig, highlight_t)
-    style(fig, "Gates and states over time" + _units_note(trace, layer, max_units), height=130 + 230 * n)
+    _highlight(fig, highlight_t, yrefs=tuple(f"y{k if k > 1 else ''} domain" for k in range(1, n + 1)),
+               label=False)
+    mark = f", t = {highlight_t} outlined" if highlight_t is not None else ""
+    style(fig, "Gates and states over time" + _units_note(trace, layer, max_units) + mark, height=130 + 230 * n)
     for a in fig.layout.annotations:  # subplot titles: left-aligned, so they never run under a colour bar
         if a.text in QUANTITY_TITLES.values():
             a.update(x=0, xanchor="left", font=dict(size=18))
+    fig.update_layout(margin_t=110)  # room for the first subplot's title under the figure title
     fig.update_xaxes(showgrid=False, **_token_ticks(trace.tokens))
     fig.update_xaxes(title_text="timestep t (input token)", row=n, col=1)
     fig.update_yaxes(title_text="hidden unit", showgrid=False, autorange="reversed")
@@ -300,8 +329,10 @@ def unit_lines(trace: Trace, unit: int, layer: int = 0, highlight_t: int | None 
     fig = go.Figure()
     T = len(trace.tokens)
     tokens = [token_label(s) for s in trace.tokens]
+    lo, hi = -1.0, 1.0  # fixed unless the cell state leaves [-1, 1], so the axis does not jump between steps
     for q in UNIT_QUANTITIES[trace.cell]:
         y = _quantity(trace, q, layer)[:, unit]
+        lo, hi = min(lo, float(np.nanmin(y))), max(hi, float(np.nanmax(y)))
         fig.add_trace(go.Scatter(
             x=np.arange(T), y=y, mode="lines", name=QUANTITY_NAMES[q], customdata=tokens,
             line=dict(color=GATE_COLORS[q], width=6 if q == "c" else 4, dash=GATE_DASH[q]),
@@ -310,8 +341,9 @@ def unit_lines(trace: Trace, unit: int, layer: int = 0, highlight_t: int | None 
     style(fig, f"Unit {unit} of layer {layer}: gates and states over time", 460)
     fig.update_layout(hovermode="x unified")
     fig.update_xaxes(title_text="timestep t (input token)", **_token_ticks(trace.tokens))
-    fig.update_yaxes(title_text="value (gates 0 to 1, g and h -1 to 1)", zeroline=True, zerolinewidth=2,
-                     zerolinecolor="#999999")
+    pad = 0.05 * (hi - lo)
+    fig.update_yaxes(title_text="hidden state h" if trace.cell == "rnn" else "gate or state value",
+                     range=[lo - pad, hi + pad], zeroline=True, zerolinewidth=2, zerolinecolor="#999999")
     return fig
 
 
@@ -327,7 +359,7 @@ def _floored(g: np.ndarray, what: str) -> tuple[np.ndarray, list[str]]:
 def gradient_curves(traces: dict[str, Trace], highlight_t: int | None = None, include_c: bool = True) -> go.Figure:
     """‖dL/dh_t‖ against t on a log axis for each model; the LSTM's ‖dL/dc_t‖ dashed."""
     fig = go.Figure()
-    any_floor = False
+    any_floor, ys = False, []
     for name, tr in traces.items():
         if tr.grad_h is None:
             raise ValueError(f"the trace of {name!r} has no gradients; trace it with grads=True.")
@@ -336,7 +368,8 @@ def gradient_curves(traces: dict[str, Trace], highlight_t: int | None = None, in
         if include_c and tr.grad_c is not None:
             series.append(("c", tr.grad_c, "dash", 3))
         for q, g, dash, width in series:
-            y, text = _floored(g, f"‖dL/d{q}_t‖")
+            y, text = _floored(g, f"‖dL/d{q}<sub>t</sub>‖")
+            ys.append(y)
             any_floor |= bool((np.asarray(g) < GRAD_FLOOR).any())
             fig.add_trace(go.Scatter(
                 x=np.arange(len(y)), y=y, mode="lines+markers", name=f"{label} ‖dL/d{q}<sub>t</sub>‖",
@@ -351,7 +384,7 @@ def gradient_curves(traces: dict[str, Trace], highlight_t: int | None = None, in
     first = next(iter(traces.values()), None)
     same = first is not None and all(t.tokens == first.tokens for t in traces.values())
     fig.update_xaxes(title_text="timestep t (input token)", **(_token_ticks(first.tokens) if same else {}))
-    fig.update_yaxes(title_text="‖dL/dh_t‖ (log scale)", type="log", exponentformat="power")
+    fig.update_yaxes(title_text="‖dL/dh<sub>t</sub>‖ (log scale)", type="log", **_log_ticks(ys))
     return fig
 
 
@@ -365,8 +398,8 @@ def gradient_history_heatmap(steps: list[int], grads: np.ndarray, title: str = "
     fig = go.Figure(go.Heatmap(
         z=np.log10(np.maximum(g, GRAD_FLOOR)), x=np.arange(g.shape[1]), y=np.asarray(steps), customdata=g,
         zmin=sc.zmin, zmax=sc.zmax, colorscale=sc.colorscale,
-        hovertemplate="step %{y}, t=%{x}<br>‖dL/dh_t‖ = %{customdata:.3e}<extra></extra>",
-        colorbar=dict(title=dict(text="‖dL/dh_t‖", side="right"), tickvals=ticks, thickness=22,
+        hovertemplate="step %{y}, t=%{x}<br>‖dL/dh<sub>t</sub>‖ = %{customdata:.3e}<extra></extra>",
+        colorbar=dict(title=dict(text="‖dL/dh<sub>t</sub>‖", side="right"), tickvals=ticks, thickness=22,
                       ticktext=[f"1e{int(v)}" if v else "1" for v in ticks], tickfont=dict(size=16))))
     style(fig, title or "Gradient reaching each timestep, as training goes on", 460)
     fig.update_xaxes(title_text="timestep t", showgrid=False)
@@ -408,14 +441,15 @@ def series_overlay(t_values: np.ndarray, inputs: np.ndarray, targets: np.ndarray
 
 # -- 8. one LSTM cell ---------------------------------------------------------------------------------------------
 def _wire(fig: go.Figure, points: list[tuple[float, float]], color: str = "#444444", width: int = 3,
-          arrow: bool = True) -> None:
-    """A polyline in data coordinates, with an arrowhead halfway along its last segment."""
+          arrow: bool = True, at: float = 0.5) -> None:
+    """A polyline in data coordinates, with an arrowhead at fraction `at` of its last segment."""
     for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
         fig.add_shape(type="line", x0=x0, y0=y0, x1=x1, y1=y1, line=dict(color=color, width=width), layer="below")
-    if arrow:
+    if arrow:  # the tail is a pixel offset from the head, so the arrow never paints over the boxes it joins
         (x0, y0), (x1, y1) = points[-2], points[-1]
-        fig.add_annotation(x=(x0 + 2 * x1) / 3, y=(y0 + 2 * y1) / 3, ax=x0, ay=y0, axref="x", ayref="y",
-                           showarrow=True, arrowhead=2, arrowsize=1.2, arrowwidth=width, arrowcolor=color, text="")
+        fig.add_annotation(x=x0 + at * (x1 - x0), y=y0 + at * (y1 - y0), showarrow=True,
+                           ax=-12 * np.sign(x1 - x0), ay=12 * np.sign(y1 - y0), arrowhead=2, text="",
+                           arrowsize=1.0 if width > 4 else 1.3, arrowwidth=min(width, 4), arrowcolor=color)
 
 
 def _box(fig: go.Figure, x: float, y: float, text: str, color: str = "#444444", size: int = 18) -> None:
@@ -443,14 +477,14 @@ def cell_diagram(v: dict[str, float], title: str | None = None) -> go.Figure:
     xf, xi, xg, xo, xout = 4.0, 6.5, 9.0, 11.5, 13.5
     xig = (xi + xg) / 2
     # the conveyor belt
-    _wire(fig, [(1.9, belt), (14.4, belt)], color=GATE_COLORS["c"], width=7)
+    _wire(fig, [(1.9, belt), (xig, belt), (14.4, belt)], color=GATE_COLORS["c"], width=7)
     _box(fig, 1.0, belt, f"c<sub>t\u22121</sub><br>{fmt(v['c_prev'])}", GATE_COLORS["c"])
     _box(fig, 15.2, belt, f"<b>c<sub>t</sub></b><br>{fmt(v['c'])}", GATE_COLORS["c"])
     # inputs on the bus: h_{t-1} from the left, x_t from below
     _wire(fig, [(1.9, bus), (xo, bus)], arrow=False)
     _box(fig, 1.0, bus, f"h<sub>t\u22121</sub><br>{fmt(v['h_prev'])}", GATE_COLORS["h"])
     _wire(fig, [(2.8, 0.2), (2.8, bus)])
-    _box(fig, 2.8, 0.2, f"x<sub>t</sub> = {html.escape(str(v['x']), quote=False)}")
+    _box(fig, 2.8, 0.2, f"x<sub>t</sub> = {token_label(str(v['x']))}")
     # four gates, each fed from the bus
     for q, xq, fn, name in (("f", xf, "\u03c3", "forget"), ("i", xi, "\u03c3", "input"),
                             ("g", xg, "tanh", "candidate"), ("o", xo, "\u03c3", "output")):
@@ -475,11 +509,13 @@ def cell_diagram(v: dict[str, float], title: str | None = None) -> go.Figure:
     _wire(fig, [(xout, mid), (xout, gates)])
     _wire(fig, [(xo, gates), (xout, gates)])
     _node(fig, xout, gates, "\u00d7")
-    _wire(fig, [(xout, gates), (14.4, gates)], color=GATE_COLORS["h"], width=4)
+    _wire(fig, [(xout, gates), (14.4, gates)], color=GATE_COLORS["h"], width=4, at=0.8)
     _box(fig, 15.2, gates, f"<b>h<sub>t</sub></b><br>{fmt(v['h'])}", GATE_COLORS["h"])
-    fig.add_annotation(x=8.0, y=8.9, showarrow=False, font=dict(size=18, color="#444444"),
-                       text="cell state: c<sub>t</sub> = f\u00b7c<sub>t\u22121</sub> + i\u00b7g"
-                            "    hidden state: h<sub>t</sub> = o\u00b7tanh(c<sub>t</sub>)")
+    fig.add_annotation(x=15.9, y=0.2, xanchor="right", showarrow=False, font=dict(size=18, color="#444444"),
+                       text="c<sub>t</sub> = f\u00b7c<sub>t\u22121</sub> + i\u00b7g"
+                            "     h<sub>t</sub> = o\u00b7tanh(c<sub>t</sub>)")
+    fig.add_annotation(x=(xf + xi) / 2, y=bus, yanchor="top", showarrow=False, font=dict(size=16, color="#444444"),
+                       text="h<sub>t\u22121</sub> and x<sub>t</sub> feed all four gates")
     style(fig, title if title is not None else "One LSTM cell, one unit, one timestep", 640)
     fig.update_xaxes(range=[0, 16], visible=False, fixedrange=True)
     fig.update_yaxes(range=[-0.4, 9.3], visible=False, fixedrange=True)
@@ -519,10 +555,10 @@ def spectral_bar(radii: dict[str, float]) -> go.Figure:
                            textposition="outside", textfont=dict(size=18), cliponaxis=False,
                            hovertemplate="%{x}: ρ = %{y:.4f}<extra></extra>"))
     fig.add_hline(y=1.0, line=dict(color="#555555", width=3, dash="dash"),
-                  annotation=dict(text="ρ = 1", font=dict(size=16)), annotation_position="top left")
-    style(fig, "Spectral radius of W_hh", 340)
+                  annotation=dict(text="ρ = 1", font=dict(size=16)), annotation_position="top right")
+    style(fig, "Spectral radius of the recurrent weights W<sub>hh</sub>", 360)
     fig.update_xaxes(title_text="model")
-    fig.update_yaxes(title_text="ρ(W_hh)", range=[0, max([1.2, *vals]) * 1.2])
+    fig.update_yaxes(title_text="ρ(W<sub>hh</sub>), largest |eigenvalue|", range=[0, max([1.2, *vals]) * 1.2])
     return fig
 
 

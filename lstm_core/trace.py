@@ -59,14 +59,16 @@ class Trace:
 def _unroll(cell: str, X: torch.Tensor, W_ih, W_hh, b_ih, b_hh, keep_grad: bool):
     """One layer over X (T, I) from a zero state. Returns h (T, H) tensor and lists of per-step tensors."""
     T, H = X.shape[0], W_hh.shape[1]
-    xw = X @ W_ih.T + b_ih  # (T, G*H): input part of every pre-activation, all steps at once
-    h = X.new_zeros(1, H)
+    W_ih, b_ih, b_hh = W_ih.detach(), b_ih.detach(), b_hh.detach()  # no dL/dW: h0 carries the graph
+    W_hhT = W_hh.detach().T  # keep the transposed view: a contiguous copy changes the last bit (RNN = fused now)
+    xw = (X @ W_ih.T + b_ih).split(1)  # (1, G*H) per step, one autograd node instead of T slices
+    h = X.new_zeros(1, H).requires_grad_(keep_grad)
     c = X.new_zeros(1, H)
     hs, cs, gates, pres = [], [], [], []
     for t in range(T):
-        hw = h @ W_hh.T + b_hh  # (1, G*H)
+        hw = h @ W_hhT + b_hh  # (1, G*H)
         if cell == "lstm":
-            a = xw[t : t + 1] + hw
+            a = xw[t] + hw
             ai, af, ag, ao = a.chunk(4, dim=-1)
             i, f, g, o = ai.sigmoid(), af.sigmoid(), ag.tanh(), ao.sigmoid()
             c = f * c + i * g
@@ -74,7 +76,7 @@ def _unroll(cell: str, X: torch.Tensor, W_ih, W_hh, b_ih, b_hh, keep_grad: bool)
             gates.append((i, f, g, o, c))
             pres.append((ai, af, ag, ao))
         elif cell == "gru":
-            xr, xz, xn = xw[t : t + 1].chunk(3, dim=-1)
+            xr, xz, xn = xw[t].chunk(3, dim=-1)
             hr, hz, hn = hw.chunk(3, dim=-1)
             ar, az = xr + hr, xz + hz
             r, z = ar.sigmoid(), az.sigmoid()
@@ -84,7 +86,7 @@ def _unroll(cell: str, X: torch.Tensor, W_ih, W_hh, b_ih, b_hh, keep_grad: bool)
             gates.append((r, z, n))
             pres.append((ar, az, an))
         else:
-            a = xw[t : t + 1] + hw
+            a = xw[t] + hw
             h = a.tanh()
             pres.append((a,))
         if keep_grad:
@@ -121,7 +123,7 @@ def trace(model: SeqModel, task: Task, batch: Batch, grads: bool = True) -> Trac
         model.train(was_training)
 
     def stack(ts) -> np.ndarray:
-        return torch.cat([t.detach() for t in ts], 0).cpu().numpy()
+        return torch.cat(ts, 0).detach().cpu().numpy()
 
     layers = []
     names = GATE_NAMES[cell]

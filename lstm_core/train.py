@@ -62,6 +62,8 @@ class Trainer:
 
     def _snapshot(self) -> dict:
         return {
+            "step": self.step,
+            "seconds": self.seconds,
             "model": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
             "opt": {"state": {k: {n: t.clone() if torch.is_tensor(t) else t for n, t in s.items()}
                               for k, s in self.opt.state_dict()["state"].items()},
@@ -69,7 +71,9 @@ class Trainer:
         }
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> StepRecord:
-        """One optimiser step on the given batch. Raises DivergedError (weights restored) on NaN/inf."""
+        """One optimiser step on the given batch. On NaN/inf raises DivergedError and keeps the last good
+        state: no update is applied, so weights, optimiser, step and history stay as after the last good
+        step; only if the weights themselves are no longer finite does it go back to the last snapshot."""
         tc = self.run.train
         t0 = time.perf_counter()
         self.model.train()
@@ -83,10 +87,13 @@ class Trainer:
         gnorm = torch.nn.utils.clip_grad_norm_(params, max_norm).item()
         lv = loss.item()
         if not (math.isfinite(lv) and math.isfinite(gnorm)):
-            self.restore_good()
+            bad_step = self.step + 1
+            self.opt.zero_grad(set_to_none=True)
+            if not all(torch.isfinite(p).all() for p in self.model.parameters()):
+                self.restore_good()
             raise DivergedError(
-                f"training diverged at step {self.step + 1} (loss {lv:g}, gradient norm {gnorm:g}); "
-                "the model was restored to its last good state. Lower the learning rate or turn on clipping."
+                f"training diverged at step {bad_step} (loss {lv:g}, gradient norm {gnorm:g}); the model was "
+                f"restored to its last good state (step {self.step}). Lower the learning rate or turn on clipping."
             )
         self.opt.step()
         self.step += 1
@@ -102,8 +109,11 @@ class Trainer:
         self._good_state = self._snapshot()
 
     def restore_good(self) -> None:
+        """Go back to the last snapshot: weights, optimiser, step count and history, all consistent."""
         self.model.load_state_dict(self._good_state["model"])
         self.opt.load_state_dict(self._good_state["opt"])
+        self.step, self.seconds = self._good_state["step"], self._good_state["seconds"]
+        self.history[:] = [r for r in self.history if r.step <= self.step]
 
     @torch.no_grad()
     def evaluate(self) -> tuple[float, float]:

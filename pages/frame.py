@@ -59,6 +59,8 @@ def sidebar() -> None:
                         "Used when you start or reset a run.")
         st.selectbox("Device", ["auto", "cpu", "cuda", "mps"], key="sb_device",
                      help="auto picks a CUDA GPU, then Apple's MPS, else the CPU. Used when you start or reset.")
+        st.toggle("Presenter mode", key="sb_presenter",
+                  help="Larger type for a projector; settings and secondary controls are hidden.")
         if "lstm_core.models" in sys.modules:
             from lstm_core.models import pick_device
 
@@ -68,3 +70,23 @@ def sidebar() -> None:
             playing = bool(st.session_state.get("playing")) and not lab.done
             state = "training" if playing else ("finished" if lab.done else "paused")
             st.caption(f"Run: {lab.task.name}, step {lab.step:,} of {lab.train_cfg.steps:,} ({state})")
+
+
+PRESENTER_CSS = """<style>
+[data-testid="stMain"] p, [data-testid="stMain"] li, [data-testid="stMain"] label { font-size: 1.45rem !important; }
+[data-testid="stMain"] h1 { font-size: 3.2rem !important; }
+[data-testid="stMain"] h2, [data-testid="stMain"] h3 { font-size: 2.2rem !important; }
+[data-testid="stMetricValue"] { font-size: 3.4rem !important; }
+[data-testid="stMetricLabel"] p { font-size: 1.3rem !important; }
+[data-testid="stCaptionContainer"] p { font-size: 1.25rem !important; }
+</style>"""
+
+
+def presenter() -> bool:
+    return bool(st.session_state.get("sb_presenter", False))
+
+
+def presenter_style() -> None:
+    """Larger type everywhere when presenter mode is on (CSS only; figures are already projector-sized)."""
+    if presenter():
+        st.html(PRESENTER_CSS)

@@ -40,7 +40,8 @@ T = lab.display.x.shape[1]
 shared.clamp_state("gt_t", 0, T - 1, T - 1)
 t_sel = c3.slider("Timestep (highlighted everywhere)", 0, T - 1, key="gt_t")
 available = DEFAULTS[lab.model_cfgs[model].cell]
-quantities = st.multiselect("Show", available, default=available, format_func=QUANTITY_NAMES.get, key="gt_q")
+quantities = st.multiselect("Show", available, default=available, format_func=QUANTITY_NAMES.get,
+                            key=f"gt_q_{lab.model_cfgs[model].cell}")
 H = lab.model_cfgs[model].hidden
 snap_steps = sorted(lab.snapshots.get(model, {}))
 at_step = None

@@ -104,6 +104,12 @@ def controls(lab: Lab, key: str) -> None:
     """Play / pause, one step, reset, and a progress bar. `key` prefixes widget keys per page."""
     c1, c2, c3, c4 = st.columns([1, 1, 1, 3])
     playing = is_playing()
+    if frame.presenter():  # presenter mode: one big play/pause button and the progress, nothing else
+        c1.button("Pause" if playing else "▶ Play", key=f"{key}_play", on_click=_set_playing,
+                  args=(not playing,), width="stretch", type="primary", disabled=lab.done and not playing)
+        with c4:
+            progress(lab)
+        return
     c1.button("Pause" if playing else "▶ Play", key=f"{key}_play", on_click=_set_playing, args=(not playing,),
               width="stretch", type="secondary" if playing else "primary", disabled=lab.done and not playing)
     c2.button("+1 step", key=f"{key}_step", on_click=_one_step, width="stretch", disabled=lab.done,

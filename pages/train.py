@@ -11,7 +11,7 @@ from lstm_core import ConfigError, DataError, ModelConfig, TaskConfig, figures
 from lstm_core.config import CORPORA, GATE_INITS, TASKS
 from lstm_core.lab import Lab
 from lstm_core.tasks import TASKS as TASK_CLASSES
-from pages import shared
+from pages import frame, shared
 
 shared.ensure_router()
 lab = shared.get_lab()
@@ -98,8 +98,9 @@ def settings(lab: Lab) -> None:
             st.error(f"Not applied: {e} The current run is unchanged.")
 
 
-with st.expander("Settings: task, models, training", expanded=False):
-    settings(lab)
+if not frame.presenter():
+    with st.expander("Settings: task, models, training", expanded=False):
+        settings(lab)
 
 st.markdown(f"**{lab.task.title}.** Seed {lab.train_cfg.seed}, "
             + ", ".join(f"{shared.model_label(n)} ({m.hidden} units)" for n, m in lab.model_cfgs.items()) + ".")

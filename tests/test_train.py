@@ -149,22 +149,24 @@ def test_clip_above_the_norm_changes_nothing(make_run):
     assert _values(list(a.steps())) == _values(list(b.steps()))
 
 
-def test_divergence_raises_and_restores_the_last_good_snapshot(make_run):
+def test_divergence_raises_and_keeps_the_last_good_step(make_run):
     tr = Trainer(make_run(task={"name": "sine", "seq_len": 10}, train={"steps": 1000, "val_every": 1000}))
     at_25 = None
     for rec in islice(tr.steps(), 30):
         if rec.step == 25:
             at_25 = _state(tr.model)
-    assert not _same_state(at_25, _state(tr.model))
+    at_30 = _state(tr.model)
+    assert not _same_state(at_25, at_30)
     # an overflow upstream: the next batch's targets are NaN, so loss and gradient are NaN
     good_batch = tr.task.batch
     tr.task.batch = lambda n, seed, step: Batch(good_batch(n, seed, step).x, torch.full((n, 10, 1), math.nan))
     with pytest.raises(DivergedError, match=r"diverged at step 31"):
         tr.next_record()
     now = _state(tr.model)
-    assert _same_state(now, at_25)
+    assert _same_state(now, at_30)  # the NaN step was not applied: the state after step 30 stays
     assert all(torch.isfinite(v).all() for v in now.values())
-    assert tr.opt.state_dict()["state"][0]["step"].item() == 25  # Adam's moments went back too
+    assert tr.opt.state_dict()["state"][0]["step"].item() == 30  # Adam's moments untouched too
+    assert tr.step == 30 and [r.step for r in tr.history] == list(range(1, 31))  # charts keep every good step
     # the trainer goes on from the restored weights once the data are finite again
     tr.task.batch = good_batch
     rec = tr.next_record()
@@ -180,6 +182,7 @@ def test_divergence_from_an_exploding_model(make_run):
     with pytest.raises(DivergedError, match="restored"):
         tr.next_record()
     assert _same_state(_state(tr.model), start)
+    assert tr.step == 0 and tr.history == []  # step count and history went back with the weights
 
 
 def test_side_by_side_same_batches_same_records(make_run):

@@ -1,0 +1,62 @@
+"""Shared helpers for the benchmark scripts: import path, the plain-PyTorch baseline model, tables, timing.
+
+Not a benchmark itself (the runner only picks up `bench_*.py`).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # `python bench/x.py` puts bench/ first on the path, not the repo
+    sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+CELL_MODULES = {"lstm": nn.LSTM, "rnn": nn.RNN, "gru": nn.GRU}
+
+
+class PlainNet(nn.Module):
+    """What a reader would write by hand: one-hot -> nn.LSTM | nn.RNN | nn.GRU -> nn.Linear."""
+
+    def __init__(self, cell: str, input_size: int, hidden: int, output_size: int, tokens_in: bool = True):
+        super().__init__()
+        self.input_size, self.tokens_in = input_size, tokens_in
+        self.rnn = CELL_MODULES[cell](input_size, hidden, batch_first=True)
+        self.readout = nn.Linear(hidden, output_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = nn.functional.one_hot(x, self.input_size).float() if self.tokens_in else x.float()
+        h, _ = self.rnn(h)  # (B, T, H)
+        return self.readout(h)  # (B, T, O)
+
+
+def plain_copy_of(model) -> PlainNet:
+    """A PlainNet with the same starting weights as a one-layer `lstm_core` SeqModel."""
+    cfg = model.cfg
+    net = PlainNet(cfg.cell, model.input_size, cfg.hidden, model.output_size, model.tokens_in)
+    sd = {k.replace("rnn.0.", "rnn."): v.detach().clone() for k, v in model.state_dict().items()}
+    net.load_state_dict(sd)
+    return net
+
+
+def median(xs) -> float:
+    return statistics.median(xs)
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(r[k])) for r in [header, *rows]) for k in range(len(header))]
+    line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |"  # noqa: E731
+    sep = "| " + " | ".join("-" * w for w in widths) + " |"
+    return "\n".join([line(header), sep, *(line(r) for r in rows)])
+
+
+def machine_line() -> str:
+    import os
+
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
+    return (f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {os.cpu_count()} cores, "
+            f"load average {load[0]:.2f} at start")

@@ -1,0 +1,95 @@
+"""Guided lesson: the headline experiment in five questions. The learner predicts what the accuracy, the
+gradients, the forget gate and the cell state will do, then sees the measurement from the pretrained lesson
+(an LSTM and a vanilla RNN trained by `make pretrained` on identical batches)."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from lstm_core import figures
+from lstm_core.lab import Lab
+from pages import frame, shared
+
+frame.ensure_router()
+st.title("Guided lesson: why the LSTM remembers")
+
+frame.warm_up()
+try:
+    if "gl_lab" not in st.session_state:  # the learner's own copy; the files are shared read-only
+        st.session_state.gl_lab = shared.open_pretrained("recall-100")
+    lab: Lab = st.session_state.gl_lab
+except Exception as e:  # noqa: BLE001 - a missing lesson must not show a traceback
+    st.error(f"The pretrained headline lesson is not available ({e}). Run 'make pretrained'.")
+    st.stop()
+
+lstm, rnn = lab.trace("lstm"), lab.trace("rnn")
+symbol, T = lstm.tokens[0], lstm.steps
+f = lstm.layers[0].gates["f"]
+memory_unit = int(np.argmax(f.mean(axis=0)))  # the unit whose forget gate stays most open
+
+
+def question(k: int, text: str, options: list[str], right: int, reveal) -> None:
+    """One step: a prediction, then the measurement once the learner has committed to an answer."""
+    st.subheader(f"{k}. {text}")
+    choice = st.radio("Your prediction", options, index=None, key=f"gl_q{k}")
+    shown = st.session_state.get(f"gl_shown{k}", False)
+    if st.button("Show me", key=f"gl_show{k}", disabled=choice is None and not shown):
+        st.session_state[f"gl_shown{k}"] = shown = True
+    if shown:
+        verdict = "Right" if choice == options[right] else f"The measurement says: **{options[right]}**"
+        st.markdown(f"{verdict}." if choice == options[right] else verdict)
+        reveal()
+
+
+def reveal_task() -> None:
+    st.code(" ".join(lstm.tokens), language=None, wrap_lines=True)
+    st.markdown(f"The answer is the first letter, **{symbol}**, {T - 1} steps before the `?`. Every other letter "
+                "is a distractor from the same alphabet.")
+
+
+def reveal_accuracy() -> None:
+    st.plotly_chart(figures.training_curves(lab.histories, "val_metric", baseline=lab.task.baseline,
+                                            baseline_label=lab.task.baseline_label, title="Held-out accuracy",
+                                            y_title="accuracy"), key="gl_acc", width="stretch")
+    st.markdown(f"After {lab.step:,} steps on the same batches: LSTM **{lab.latest_val('lstm'):.1%}**, vanilla RNN "
+                f"**{lab.latest_val('rnn'):.1%}** (chance is {lab.task.baseline:.1%}).")
+
+
+def reveal_gradients() -> None:
+    st.plotly_chart(figures.gradient_curves({"lstm": lstm, "rnn": rnn}), key="gl_grad", width="stretch")
+    g = rnn.grad_h
+    st.markdown(f"The RNN's gradient at the first letter is {g[0]:.1e}, at the `?` {g[-1]:.1e}: the signal that "
+                "should teach it to store the letter never arrives. That is the vanishing gradient.")
+
+
+def reveal_forget() -> None:
+    st.plotly_chart(figures.gate_heatmap(lstm, "f", title="LSTM forget gate f after training"), key="gl_f",
+                    width="stretch")
+    st.markdown(f"Most units keep f close to 1 for the whole sequence (unit {memory_unit}: mean "
+                f"{f[:, memory_unit].mean():.3f}). Multiplying the cell state by ≈ 1 at every step is what lets "
+                "both the memory and its gradient cross 100 steps.")
+
+
+def reveal_cell() -> None:
+    st.plotly_chart(figures.unit_lines(lstm, memory_unit), key="gl_unit", width="stretch")
+    c = lstm.layers[0].gates["c"][:, memory_unit]
+    st.markdown(f"Unit {memory_unit}'s cell state moves from {c[0]:+.2f} after the first letter to {c[-2]:+.2f} "
+                "just before the `?`: the conveyor belt carries the letter across the distractors.")
+
+
+question(1, "Which answer must the model give at the `?`?",
+         ["the letter just before the `?`", "the first letter of the sequence", "the most frequent letter"],
+         1, reveal_task)
+question(2, "After 1,500 training steps on the same batches, where will the vanilla RNN's accuracy be?",
+         ["near chance (about 12 %)", "about 50 %", "near 100 %, like the LSTM"], 0, reveal_accuracy)
+question(3, "Where is the RNN's gradient ‖dL/dh_t‖ smallest?",
+         ["at the start of the sequence, where the letter is", "at the end, near the `?`", "the same everywhere"],
+         0, reveal_gradients)
+question(4, "What does the trained LSTM's forget gate look like over the sequence?",
+         ["mostly near 0 (forget)", "mostly near 1 (keep)", "about 0.5 everywhere"], 1, reveal_forget)
+question(5, "And the cell state of a unit whose forget gate stays open?",
+         ["it decays to 0 within a few steps", "it holds its value from the letter to the `?`",
+          "it changes sign at every step"], 1, reveal_cell)
+shared.look_for("the same experiment, live: Home → Start the headline lesson. Every number here comes from the "
+                "pretrained run shipped with the app; Train & compare reproduces it with seed 0.")

@@ -1,0 +1,49 @@
+"""One step by hand under AppTest: the unit and timestep controls change the numbers, and they equal the trace."""
+
+from __future__ import annotations
+
+from apptest_util import (
+    no_exception,
+    open_page,
+    v2_router,  # noqa: F401 (autouse fixture)
+)
+
+from lstm_core import ModelConfig, TaskConfig, TrainConfig
+from lstm_core.lab import Lab
+
+
+def latex(at) -> str:
+    return " ".join(e.value for e in at.latex)
+
+
+def test_controls_change_the_numbers_and_they_equal_the_trace():
+    lab = Lab(TaskConfig(name="recall", lag=10, alphabet=4), TrainConfig(seed=4, steps=50, batch=16),
+              {"lstm": ModelConfig(cell="lstm", hidden=6)})
+    lab.advance(10)
+    at = open_page("pages/by_hand.py", {"lab": lab})
+    no_exception(at)
+    tr = lab.trace("lstm")
+    seen = set()
+    for t, unit in ((1, 0), (5, 0), (5, 3)):
+        at.slider(key="bh_t").set_value(t).run()
+        at.number_input(key="bh_unit").set_value(unit).run()
+        no_exception(at)
+        text = latex(at)
+        g = tr.layers[0].gates
+        for q in ("i", "f", "g", "o", "c"):
+            assert f"= {g[q][t, unit]:+.3f}" in text, (q, t, unit)
+        assert f"= {tr.h[t, unit]:+.3f}" in text
+        assert f"{g['c'][t - 1, unit]:+.3f}" in text  # c_(t-1) on the conveyor belt
+        assert f"({tr.layers[0].pre['f'][t, unit]:+.3f})" in text  # the pre-activation
+        seen.add(text)
+    assert len(seen) == 3
+    next(b for b in at.button if b.key == "bh_next").click().run()
+    assert at.slider(key="bh_t").value == 6
+
+
+def test_without_an_lstm_the_page_says_so():
+    lab = Lab(TaskConfig(name="recall", lag=5, alphabet=4), TrainConfig(steps=10, batch=8),
+              {"rnn": ModelConfig(cell="rnn", hidden=4)})
+    at = open_page("pages/by_hand.py", {"lab": lab})
+    no_exception(at)
+    assert any("no LSTM" in i.value for i in at.info)

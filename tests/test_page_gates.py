@@ -1,0 +1,78 @@
+"""Gates page under AppTest: heatmaps hold the trace's values, the scrubber moves the highlight, GRU shows its
+gates, pretrained lessons scrub through snapshots, series show input, target and prediction."""
+
+from __future__ import annotations
+
+import numpy as np
+from apptest_util import (
+    chart,
+    no_exception,
+    open_page,
+    v2_router,  # noqa: F401 (autouse fixture)
+)
+
+from lstm_core import ModelConfig, TaskConfig, TrainConfig
+from lstm_core.lab import Lab
+
+
+def small_lab(task=None, cells=("lstm", "rnn")) -> Lab:
+    task = task or TaskConfig(name="recall", lag=10, alphabet=4)
+    lab = Lab(task, TrainConfig(seed=2, steps=100, batch=16, val_every=5),
+              {c: ModelConfig(cell=c, hidden=6) for c in cells})
+    lab.advance(5)
+    return lab
+
+
+def heatmaps(fig: dict) -> list[dict]:
+    return [t for t in fig["data"] if t["type"] == "heatmap"]
+
+
+def test_heatmaps_hold_the_trace_values_and_the_scrubber_moves():
+    lab = small_lab()
+    at = open_page("pages/gates.py", {"lab": lab})
+    no_exception(at)
+    tr = lab.trace("lstm")
+    hms = heatmaps(chart(at, "gt_panel"))
+    assert len(hms) == 6  # f, i, g, o, c, h
+    z = np.asarray(hms[0]["z"], dtype=float)  # forget gate, units down, time across
+    np.testing.assert_allclose(z, tr.layers[0].gates["f"].T, atol=1e-6)
+    shapes_before = chart(at, "gt_panel")["layout"].get("shapes", [])
+    at.slider(key="gt_t").set_value(3).run()
+    no_exception(at)
+    shapes = chart(at, "gt_panel")["layout"].get("shapes", [])
+    assert shapes != shapes_before
+    assert any(abs(s.get("x0", -9) - 2.5) < 1e-9 or s.get("x0") == 3 for s in shapes)
+    assert any("At t = 3" in m.value for m in at.markdown)
+
+
+def test_choosing_gru_shows_its_gates():
+    lab = small_lab(cells=("lstm", "rnn", "gru"))
+    at = open_page("pages/gates.py", {"lab": lab})
+    at.radio(key="gt_model").set_value("gru").run()
+    no_exception(at)
+    assert set(at.multiselect(key="gt_q_gru").value) == {"z", "r", "n", "h"}
+    hms = heatmaps(chart(at, "gt_panel"))
+    np.testing.assert_allclose(np.asarray(hms[0]["z"], dtype=float), lab.trace("gru").layers[0].gates["z"].T,
+                               atol=1e-6)
+    assert "gt_h_gru" in [el.key for el in at.get("plotly_chart")]
+
+
+def test_pretrained_lesson_scrubs_through_snapshots():
+    at = open_page("pages/gates.py")  # a new session opens on the pretrained headline lesson
+    lab = at.session_state["lab"]
+    assert lab.snapshots and lab.step == 1500
+    final = np.asarray(heatmaps(chart(at, "gt_panel"))[0]["z"], dtype=float)
+    at.select_slider(key="gt_snap").set_value(0).run()
+    no_exception(at)
+    start = np.asarray(heatmaps(chart(at, "gt_panel"))[0]["z"], dtype=float)
+    np.testing.assert_allclose(start, lab.trace_at("lstm", 0).layers[0].gates["f"].T, atol=1e-6)
+    assert not np.allclose(start, final)
+
+
+def test_series_overlay_shows_input_target_prediction():
+    lab = small_lab(task=TaskConfig(name="sine", seq_len=20))
+    at = open_page("pages/gates.py", {"lab": lab})
+    no_exception(at)
+    fig = chart(at, "gt_series")
+    names = " ".join(str(t.get("name")) for t in fig["data"])
+    assert "input" in names.lower() and "target" in names.lower() and "LSTM" in names
