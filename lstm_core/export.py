@@ -38,7 +38,7 @@ from .runs import MAX_CHECKPOINT_BYTES, RunError, load_state, model_from_state, 
 from .tasks import make_task
 from .tasks.base import DataError
 from .trace import GATE_NAMES, Trace
-from .train import StepRecord, Trainer
+from .train import StepRecord
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -257,12 +257,7 @@ def lab_from_run(run: RunConfig, state: dict[str, torch.Tensor], text: str | Non
         lab = Lab(run.task, run.train, {name: run.model}, text=text if _needs_text(run) else None)
     except DataError as e:
         raise RunError(f"the run's task cannot be built: {e}") from None
-    model = model_from_state(lab.run_config(name), lab.task, state)
-    lab.trainers[name] = Trainer(lab.run_config(name), task=lab.task, model=model)
-    # Lab has no public "load weights": drop what it computed from the random initial weights and capture anew
-    lab._traces.clear()
-    lab.grad_history[name] = []
-    lab._capture()
+    lab.load_weights(name, state)
     return lab
 
 

@@ -102,6 +102,25 @@ class Lab:
             t = self.trace(name)
             self.grad_history[name].append(GradSnapshot(tr.step, t.grad_h, t.grad_c))
 
+    def load_weights(self, name: str, state: dict, history: list[StepRecord] | None = None) -> None:
+        """Put checked weights (`runs.model_from_state`: keys, shapes, finite values) into model `name`, with
+        the curves that led to them (`history`, else none: the step count restarts at 0). The optimiser starts
+        afresh; traces and gradient snapshots are recomputed from the loaded weights."""
+        from .runs import model_from_state
+
+        tr = self.trainers[name]
+        checked = model_from_state(tr.run, self.task, state)
+        tr.model.load_state_dict(checked.state_dict())
+        tr.history[:] = list(history or [])
+        tr.step = tr.history[-1].step if tr.history else 0
+        tr.seconds = tr.history[-1].seconds if tr.history else 0.0
+        tr.restore_point()
+        self._traces.clear()
+        self.grad_history[name] = []
+        if not self.snapshots.get(name):
+            t = self.trace(name)
+            self.grad_history[name].append(GradSnapshot(tr.step, t.grad_h, t.grad_c))
+
     # -- views ----------------------------------------------------------------------------------------------
     def trace(self, name: str) -> Trace:
         """Trace of the display sequence for model `name` at its current step (cached per step)."""

@@ -16,7 +16,7 @@ import torch
 
 from .config import RunConfig
 from .lab import Lab
-from .runs import RunError, load_snapshots, load_state, model_from_state
+from .runs import RunError, load_snapshots, load_state
 from .train import StepRecord
 
 ROOT = Path(__file__).resolve().parents[1] / "datasets" / "pretrained"
@@ -38,7 +38,7 @@ LESSONS = {
                    ("--task", "sine", "--seq-len", "100", "--steps", "1500", "--seed", "0"), 150),
     "text": Lesson("text", "Text: Python's documentation (LSTM vs RNN)", ("lstm", "rnn"),
                    ("--task", "text", "--corpus", "python-docs", "--seq-len", "100", "--hidden", "128",
-                    "--batch", "32", "--steps", "3000", "--max-seconds", "150", "--seed", "0"), 500),
+                    "--batch", "32", "--steps", "1500", "--seed", "0"), 250),
 }
 
 
@@ -90,14 +90,7 @@ def open_lesson(data: LessonData) -> Lab:
     run = data.run
     models = {cell: run.model.replace(cell=cell) for cell in data.states}
     lab = Lab(run.task, run.train, models)
-    for cell, tr in lab.trainers.items():
-        trained = model_from_state(tr.run, lab.task, data.states[cell]).to(tr.device)
-        tr.model.load_state_dict(trained.state_dict())
-        tr.history[:] = [_record(d, lab.task.metric_name) for d in data.metrics[cell]]
-        tr.step = tr.history[-1].step if tr.history else 0
-        tr.seconds = tr.history[-1].seconds if tr.history else 0.0
-        tr.restore_point()
-    lab.snapshots = {cell: dict(s) for cell, s in data.snapshots.items()}
-    lab.grad_history = {cell: [] for cell in lab.trainers}  # filled from the snapshots when first drawn
-    lab._traces.clear()
+    lab.snapshots = {cell: dict(s) for cell, s in data.snapshots.items()}  # gradient history: from these
+    for cell in lab.trainers:
+        lab.load_weights(cell, data.states[cell], [_record(d, lab.task.metric_name) for d in data.metrics[cell]])
     return lab

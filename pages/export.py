@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import math
-import re
 from collections.abc import Callable
 
 import streamlit as st
@@ -24,13 +23,7 @@ if shared.is_playing():  # every file on this page shows one step; training resu
     st.rerun()
 
 PNG_MIME, HTML_MIME, ZIP_MIME = "image/png", "text/html", "application/zip"
-MARKDOWN = re.compile(r"([\\`*_\[\]<>()!|~$:])")  # characters that make markup in st.error / st.info
-
-
-def plain(text: str) -> str:
-    """Text from an uploaded file (member names, config values quoted in an error) shown as text, never markup:
-    no link, image, LaTeX or coloured span can come out of an archive."""
-    return MARKDOWN.sub(r"\\\1", text)
+plain = shared.plain
 
 
 def slug(lab: Lab, name: str) -> str:

@@ -7,6 +7,7 @@ reruns every second while playing, on whichever page is open.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import streamlit as st
@@ -145,11 +146,20 @@ def _reset() -> None:
     set_lab(new)
 
 
+MARKDOWN = re.compile(r"([\\`*_\[\]<>()!|~$:#])")  # characters that make markup in st.error / st.info
+
+
+def plain(text: str) -> str:
+    """Text that may quote a user's value (a link, an uploaded file) shown as text, never markup: no link,
+    image, LaTeX or coloured span can come out of it."""
+    return MARKDOWN.sub(r"\\\1", text)
+
+
 def flash() -> None:
-    """Show (once) a message left by a callback, e.g. a rejected setting."""
+    """Show (once) a message left by a callback or a link, e.g. a rejected setting."""
     msg = st.session_state.pop("flash", None)
     if msg:
-        st.error(msg)
+        st.error(plain(msg))
 
 
 def live(draw: Callable[[Lab], None]) -> None:

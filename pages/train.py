@@ -95,7 +95,7 @@ def settings(lab: Lab) -> None:
             shared.set_lab(Lab(task, train, models, text=text))
             st.rerun()
         except (ConfigError, DataError) as e:
-            st.error(f"Not applied: {e} The current run is unchanged.")
+            st.error(shared.plain(f"Not applied: {e} The current run is unchanged."))
 
 
 if not frame.presenter():
