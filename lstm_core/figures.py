@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 MODEL_COLORS = {"lstm": "#0072B2", "rnn": "#D55E00", "gru": "#009E73"}  # Okabe-Ito blue, vermillion, green
 MODEL_LABELS = {"lstm": "LSTM", "rnn": "vanilla RNN", "gru": "GRU"}
 MODEL_DASH = {"lstm": "solid", "rnn": "dash", "gru": "dot"}  # a second cue besides colour
+EXTRA_COLORS = ("#CC79A7", "#E69F00", "#56B4E9", "#000000")  # Okabe-Ito, for series keyed by other names
+EXTRA_DASH = ("solid", "dash", "dot", "dashdot")
 # Okabe-Ito for the LSTM's gates and states; the GRU's r and n take two of Paul Tol's colour-blind-safe colours
 # (Okabe-Ito has only eight, and its yellow is unreadable as a line on white).
 GATE_COLORS = {
@@ -115,11 +117,17 @@ def token_label(s: str) -> str:
     return html.escape(shown, quote=False)
 
 
-def _model(name: str, cell: str | None = None) -> tuple[str, str, str]:
-    """(label, colour, dash) of a model keyed by name, falling back on its cell type."""
-    key = name if name in MODEL_COLORS else (cell or "")
-    extra = "" if name in MODEL_COLORS or name == key else f" ({name})"
-    return (MODEL_LABELS.get(key, name) + extra, MODEL_COLORS.get(key, "#555555"), MODEL_DASH.get(key, "solid"))
+def _model(name: str, cell: str | None = None, k: int = 0) -> tuple[str, str, str]:
+    """(label, colour, dash) of a series keyed by model name ("lstm", "rnn", "gru").
+
+    Any other key (say "clipped at 1") is its own label; it takes the colour of `cell` when given, else the
+    k-th of the remaining Okabe-Ito colours, so two such series never share a colour.
+    """
+    if name in MODEL_COLORS:
+        return MODEL_LABELS[name], MODEL_COLORS[name], MODEL_DASH[name]
+    if cell in MODEL_COLORS:
+        return name, MODEL_COLORS[cell], MODEL_DASH[cell]
+    return name, EXTRA_COLORS[k % len(EXTRA_COLORS)], EXTRA_DASH[k % len(EXTRA_DASH)]
 
 
 def _token_ticks(tokens: tuple[str, ...] | list[str], plot_px: int = 1000) -> dict:
@@ -149,7 +157,7 @@ def _highlight(fig: go.Figure, t: int | None, filled: bool = False, yrefs: tuple
         return
     for yref in yrefs:
         fig.add_shape(
-            type="rect", xref="x", yref=yref, x0=t, x1=t + 1, y0=0, y1=1,
+            type="rect", xref="x", yref=yref, x0=t - 0.5, x1=t + 0.5, y0=0, y1=1,
             line=dict(color="#000000", width=3), fillcolor="rgba(0,0,0,0.12)" if filled else "rgba(0,0,0,0)",
             layer="above",
         )
@@ -249,11 +257,11 @@ def training_curves(histories: dict[str, list], field: str, baseline: float | No
     raw values drawn faint. A dashed horizontal line marks `baseline` (chance, memoryless loss...).
     """
     fig = go.Figure()
-    for name, records in histories.items():
+    for k, (name, records) in enumerate(histories.items()):
         pts = [(_field(r, "step"), _field(r, field)) for r in records if _field(r, field) is not None]
         x = np.array([p[0] for p in pts], dtype=np.int64)
         y = np.array([p[1] for p in pts], dtype=np.float64)
-        label, color, dash = _model(name)
+        label, color, dash = _model(name, k=k)
         if smooth > 1:
             fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{label} (raw)", legendgroup=name,
                                      showlegend=False, hoverinfo="skip", opacity=0.3,
@@ -378,7 +386,7 @@ def gradient_curves(traces: dict[str, Trace], highlight_t: int | None = None, in
     _highlight(fig, highlight_t, filled=True)
     style(fig, "How much the loss depends on each earlier timestep", 460)
     if any_floor:
-        fig.add_annotation(x=0, xref="paper", y=0, yref="paper", xanchor="left", yanchor="bottom", showarrow=False,
+        fig.add_annotation(x=1, xref="paper", y=0, yref="paper", xanchor="right", yanchor="bottom", showarrow=False,
                            text=f"points at {GRAD_FLOOR:.0e}: gradient exactly 0 (vanished)", font=dict(size=16),
                            bgcolor="rgba(255,255,255,0.85)")
     first = next(iter(traces.values()), None)
@@ -417,14 +425,14 @@ def series_overlay(t_values: np.ndarray, inputs: np.ndarray, targets: np.ndarray
                              line=dict(color="#999999", width=3)))
     fig.add_trace(go.Scatter(x=t, y=np.asarray(targets).reshape(-1), mode="lines", name="target",
                              line=dict(color="#000000", width=3, dash="dot")))
-    for name, p in predictions.items():
-        label, color, _ = _model(name)
+    for k, (name, p) in enumerate(predictions.items()):
+        label, color, _ = _model(name, k=k)
         fig.add_trace(go.Scatter(x=t, y=np.asarray(p).reshape(-1), mode="lines", name=f"{label} prediction",
                                  legendgroup=name, line=dict(color=color, width=4)))
     if forecast:
         dt = t[-1] - t[-2] if len(t) > 1 else 1.0
-        for name, f in forecast.items():
-            label, color, _ = _model(name)
+        for k, (name, f) in enumerate(forecast.items()):
+            label, color, _ = _model(name, k=list(predictions).index(name) if name in predictions else k)
             f = np.asarray(f).reshape(-1)
             fig.add_trace(go.Scatter(x=t[-1] + dt * np.arange(1, len(f) + 1), y=f, mode="lines",
                                      name=f"{label} forecast", legendgroup=name,
@@ -549,10 +557,11 @@ def text_heat_html(chars: list[str], values: np.ndarray, vmin: float, vmax: floa
 # -- 10-11. small summaries ---------------------------------------------------------------------------------------
 def spectral_bar(radii: dict[str, float]) -> go.Figure:
     """Spectral radius of each model's recurrent matrix, with the line ρ = 1."""
-    labels = [_model(n)[0] for n in radii]
+    styles = [_model(n, k=k) for k, n in enumerate(radii)]
     vals = [float(r) for r in radii.values()]
-    fig = go.Figure(go.Bar(x=labels, y=vals, marker_color=[_model(n)[1] for n in radii], text=[fmt(r, 2) for r in vals],
-                           textposition="outside", textfont=dict(size=18), cliponaxis=False,
+    fig = go.Figure(go.Bar(x=[s[0] for s in styles], y=vals, marker_color=[s[1] for s in styles],
+                           text=[fmt(r, 2) for r in vals], textposition="outside", textfont=dict(size=18),
+                           cliponaxis=False,
                            hovertemplate="%{x}: ρ = %{y:.4f}<extra></extra>"))
     fig.add_hline(y=1.0, line=dict(color="#555555", width=3, dash="dash"),
                   annotation=dict(text="ρ = 1", font=dict(size=16)), annotation_position="top right")

@@ -68,7 +68,7 @@ def draw(lab: Lab) -> None:
     chars = [task.symbol(int(i)) for i in passage.x[0].tolist()]
     lo, hi = (0.0, 1.0) if q in ("f", "i", "o", "z", "r") else (-float(np.abs(vals).max() or 1.0),
                                                                 float(np.abs(vals).max() or 1.0))
-    st.html(figures.text_heat_html(chars, vals, lo, hi))
+    st.html(figures.text_heat_html(chars, vals, lo, hi, scale="Cividis" if q in ("f", "i", "o", "z", "r") else "RdBu"))
     shared.look_for("Karpathy found units that track quotes, line length or indentation. Try a few units of the "
                     "cell state c: one that changes colour at spaces, line ends or brackets has learned that "
                     "structure. Hover a character for the exact value.")
