@@ -30,6 +30,7 @@ run: $(VENV)/.runtime
 	OMP_NUM_THREADS=1 $(PY) -m streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT)
 
 test: $(VENV)/.dev chromium
+	$(PY) -m ruff check .
 	OMP_NUM_THREADS=1 $(PY) -m pytest
 
 test-fast: $(VENV)/.dev

@@ -105,6 +105,9 @@ if not frame.presenter():
 st.markdown(f"**{lab.task.title}.** Seed {lab.train_cfg.seed}, "
             + ", ".join(f"{shared.model_label(n)} ({m.hidden} units)" for n, m in lab.model_cfgs.items()) + ".")
 shared.controls(lab, "tr")
+if lab.snapshots:
+    st.info(f"This is a pretrained lesson, shown at step {lab.step:,} with the curves it was trained with "
+            "(`make pretrained`). Press Reset to train the same models again, live, from step 0.")
 
 
 def draw(lab: Lab) -> None:

@@ -89,3 +89,16 @@ def test_bad_upload_keeps_the_current_run():
         no_exception(at)
         assert at.session_state["lab"] is lab and lab.step == 3
         assert any(words in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_upload_shorter_than_one_training_sequence_is_refused():
+    lab = small_lab()
+    at = open_page("pages/train.py", {"lab": lab})
+    at.selectbox(key="tr_task").set_value("text").run()
+    at.number_input(key="tr_seqlen").set_value(400).run()
+    at.selectbox(key="tr_corpus").set_value("file").run()
+    at.file_uploader[0].upload("short.txt", ("The quick brown fox. " * 20).encode(), "text/plain").run()
+    next(b for b in at.button if b.key == "tr_apply").click().run()
+    no_exception(at)
+    assert at.session_state["lab"] is lab
+    assert any("too short for training windows of 400" in e.value for e in at.error), [e.value for e in at.error]
