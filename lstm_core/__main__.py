@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import statistics
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -29,7 +28,8 @@ from .config import (
     TrainConfig,
 )
 from .export import trace_arrays, write_trace_csv_rows
-from .runs import RunError, load_run, save_run, save_snapshot
+from .runs import RunError, load_run
+from .sweep import sweep_one, sweep_table, train_run
 from .tasks.base import DataError
 from .train import DivergedError
 
@@ -84,32 +84,6 @@ def run_config(a: argparse.Namespace, cell: str | None = None, lag: int | None =
     return RunConfig(task, model, train)
 
 
-def train_run(run: RunConfig, out: str | None, log=None, snapshot_every: int = 0) -> dict:
-    """Train to a stop condition; write the run folder if `out` (with weight snapshots every `snapshot_every`
-    steps, step 0 included, when > 0); return the summary dict."""
-    from .train import Trainer, configure_torch
-
-    configure_torch(1)
-    tr = Trainer(run)
-    if out and snapshot_every > 0:
-        save_snapshot(out, 0, tr.model)
-    for rec in tr.steps():
-        if out and snapshot_every > 0 and (rec.step % snapshot_every == 0 or rec.stop):
-            save_snapshot(out, rec.step, tr.model)
-        if log is not None and rec.val_metric is not None:
-            print(f"step {rec.step:6d}  {rec.seconds:7.1f} s  loss {rec.loss:.4f}  "
-                  f"held-out {tr.task.metric_name} {rec.val_metric:.4f}", file=log, flush=True)
-    if out:
-        save_run(out, run, tr.model, tr.history)
-    last = tr.history[-1]
-    vloss, vmetric = (last.val_loss, last.val_metric)
-    summary = {"task": run.task.name, "model": run.model.cell, "steps": last.step, "seconds": round(last.seconds, 3),
-               "loss": vloss, tr.task.metric_name: vmetric, "stop": last.stop}
-    if tr.task.baseline is not None:
-        summary["baseline"] = tr.task.baseline
-    return summary
-
-
 def cmd_train(a: argparse.Namespace) -> int:
     run = run_config(a)
     if a.snapshot_every < 0:
@@ -140,12 +114,6 @@ def write_trace_csv(path: str, arrays: dict[str, np.ndarray]) -> None:
         write_trace_csv_rows(f, arrays)
 
 
-def _sweep_one(args: tuple) -> dict:
-    run, lag, seed = args
-    s = train_run(run, None)
-    return {"task": run.task.name, "model": run.model.cell, "lag": lag, "seed": seed, **s}
-
-
 def cmd_sweep(a: argparse.Namespace) -> int:
     models = [m.strip() for m in a.models.split(",") if m.strip()]
     for m in models:
@@ -162,12 +130,12 @@ def cmd_sweep(a: argparse.Namespace) -> int:
         import multiprocessing as mp
 
         with ProcessPoolExecutor(a.jobs, mp_context=mp.get_context("spawn")) as ex:
-            for row in ex.map(_sweep_one, jobs):
+            for row in ex.map(sweep_one, jobs):
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     else:
         for job in jobs:
-            rows.append(_sweep_one(job))
+            rows.append(sweep_one(job))
             print(json.dumps(rows[-1]), flush=True)
     metric = next(k for k in rows[0] if k in ("accuracy", "mse", "bits_per_char"))
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
@@ -178,20 +146,6 @@ def cmd_sweep(a: argparse.Namespace) -> int:
         w.writerows(rows)
     print(sweep_table(rows, models, lags, a.target))
     return 0
-
-
-def sweep_table(rows: list[dict], models: list[str], lags: list[int], target: float | None) -> str:
-    """Markdown: per lag and model, success rate (reached the target) and median seconds of the solved runs."""
-    lines = ["| lag | " + " | ".join(models) + " |", "|---" * (len(models) + 1) + "|"]
-    for lag in lags:
-        cells = []
-        for m in models:
-            rs = [r for r in rows if r["lag"] == lag and r["model"] == m]
-            ok = [r for r in rs if r["stop"] == "target"]
-            med = f", median {statistics.median(r['seconds'] for r in ok):.1f} s" if ok else ""
-            cells.append(f"{len(ok)}/{len(rs)}{med}")
-        lines.append(f"| {lag} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 def _int_list(flag: str, s: str) -> list[int]:
