@@ -67,7 +67,7 @@ def cli(tmp_path_factory):
             ["trace", tmp / "a", "--out", tmp / "a.npz", "--csv", tmp / "a.csv"],
         ],
         "sweep": [["sweep", "--task", "recall", "--models", "lstm,rnn", "--lags", "3,4", "--seeds", "0", *TINY,
-                   "--out", tmp / "sweep.csv"]],
+                   "--jobs", "2", "--out", tmp / "sweep.csv"]],  # worker processes, as `make sweep` runs it
     }
     errors = _error_cases(tmp)
     jobs |= {name: [args] for name, (args, _) in errors.items()}
