@@ -48,7 +48,7 @@ pretrained: $(VENV)/.runtime
 
 sweep: $(VENV)/.runtime
 	OMP_NUM_THREADS=1 $(PY) -m lstm_core sweep --task recall --models lstm,rnn,gru --lags 10,20,50,100,200 --steps 100000 \
-	  --seeds 0,1,2,3,4 --max-seconds 30 --target 0.99 --jobs 2 --out bench/results/sweep.csv
+	  --seeds 0,1,2,3,4 --max-seconds 30 --clock cpu --target 0.99 --jobs 2 --out bench/results/sweep.csv
 
 screenshots: $(VENV)/.dev chromium
 	../shared/tools/screenshot-pages screenshots

@@ -69,6 +69,8 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=d_train.device)
     p.add_argument("--max-seconds", type=float, default=None)
     p.add_argument("--target", type=float, default=None)
+    p.add_argument("--clock", default=d_train.clock,
+                   help="what --max-seconds and 'seconds' count: wall, or cpu (this process's CPU time)")
 
 
 def run_config(a: argparse.Namespace, cell: str | None = None, lag: int | None = None,
@@ -80,7 +82,7 @@ def run_config(a: argparse.Namespace, cell: str | None = None, lag: int | None =
                         gate_init=a.gate_init, forget_bias=a.forget_bias, init_scale=a.init_scale)
     train = TrainConfig(seed=a.seed if seed is None else seed, steps=a.steps, batch=a.batch, lr=a.lr, clip=a.clip,
                         weight_decay=a.weight_decay, val_every=a.val_every, patience=a.patience, device=a.device,
-                        max_seconds=a.max_seconds, target=a.target)
+                        max_seconds=a.max_seconds, target=a.target, clock=a.clock)
     return RunConfig(task, model, train)
 
 

@@ -160,6 +160,7 @@ class TrainConfig(_Config):
     device: str = "auto"  # auto picks CUDA, then Apple MPS, then CPU
     max_seconds: float | None = None  # stop after this much training time
     target: float | None = None  # stop once the held-out metric reaches this value
+    clock: str = "wall"  # what `seconds` counts: wall time, or "cpu", this thread's CPU time (robust to other load)
 
     def __post_init__(self) -> None:
         _check_int("seed", self.seed, 0, 2**31 - 1)
@@ -172,6 +173,7 @@ class TrainConfig(_Config):
         _check_int("val_batch", self.val_batch, 1, 4096)
         _check_int("patience", self.patience, 0, 1000)
         _check_choice("device", self.device, DEVICES)
+        _check_choice("clock", self.clock, ("wall", "cpu"))
         if self.max_seconds is not None:
             _check_float("max_seconds", self.max_seconds, 0.001, 1e6)
         if self.target is not None:
