@@ -59,6 +59,7 @@ BAD = [
     (TrainConfig, "patience", -1, "patience"),
     (TrainConfig, "patience", 1001, "patience"),
     (TrainConfig, "device", "tpu", "device"),
+    (TrainConfig, "clock", "gpu-time", "clock"),
     (TrainConfig, "max_seconds", 0.0, "max_seconds"),
     (TrainConfig, "max_seconds", math.inf, "max_seconds"),
     (TrainConfig, "target", math.nan, "target"),
