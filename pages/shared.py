@@ -8,6 +8,7 @@ reruns every second while playing, on whichever page is open.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 
 import streamlit as st
@@ -22,6 +23,12 @@ from pages import frame
 REFRESH_SECONDS = 1.0  # charts refresh this often while training
 TRAIN_BUDGET = 0.8  # seconds of training per refresh; the rest draws the charts
 MAX_STEPS = 20_000  # per-session cap on a run's length (each session trains in the server's process)
+TRAIN_SLOTS = 1  # sessions training at the same moment: they share one Python process, so more only contend
+
+
+@st.cache_resource(show_spinner=False)
+def _train_slots() -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(TRAIN_SLOTS)
 
 
 ensure_router = frame.ensure_router
@@ -103,13 +110,11 @@ def device() -> str:
 
 def controls(lab: Lab, key: str) -> None:
     """Play / pause, one step, reset, and a progress bar. `key` prefixes widget keys per page."""
-    c1, c2, c3, c4 = st.columns([1, 1, 1, 3])
+    c1, c2, c3, _ = st.columns([1, 1, 1, 3])
     playing = is_playing()
     if frame.presenter():  # presenter mode: one big play/pause button and the progress, nothing else
         c1.button("Pause" if playing else "▶ Play", key=f"{key}_play", on_click=_set_playing,
                   args=(not playing,), width="stretch", type="primary", disabled=lab.done and not playing)
-        with c4:
-            progress(lab)
         return
     c1.button("Pause" if playing else "▶ Play", key=f"{key}_play", on_click=_set_playing, args=(not playing,),
               width="stretch", type="secondary" if playing else "primary", disabled=lab.done and not playing)
@@ -117,8 +122,6 @@ def controls(lab: Lab, key: str) -> None:
               help="Train every model on one more batch (the same batch for each).")
     c3.button("↺ Reset", key=f"{key}_reset", on_click=_reset, width="stretch",
               help="Start again from fresh weights with the current settings, seed and device.")
-    with c4:
-        progress(lab)
 
 
 def progress(lab: Lab) -> None:
@@ -170,10 +173,12 @@ def live(draw: Callable[[Lab], None]) -> None:
     def body() -> None:
         lab = get_lab()
         if st.session_state.get("playing") and not lab.done:
-            lab.advance(MAX_STEPS, max_seconds=TRAIN_BUDGET)
+            with _train_slots():  # playing learners take turns instead of starving the server (bench/load_test.py)
+                lab.advance(MAX_STEPS, max_seconds=TRAIN_BUDGET)
             if lab.done:  # stop the timer: a full rerun redraws the controls without it
                 st.session_state.playing = False
                 st.rerun()
+        progress(lab)  # inside the fragment, so it moves while training
         if lab.error:
             st.error(lab.error)
         draw(lab)

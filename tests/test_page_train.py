@@ -50,7 +50,10 @@ def test_each_step_adds_one_point_per_model():
 def test_play_trains_inside_the_fragment():
     at = open_page("pages/train.py", {"lab": small_lab(), "playing": True})
     no_exception(at)
-    assert at.session_state["lab"].step > 0  # one fragment run trained for its time budget
+    step = at.session_state["lab"].step
+    assert step > 0  # one fragment run trained for its time budget
+    # the progress bar is drawn inside the refreshing fragment, after the training: it shows the new step
+    assert any(f"step {step:,} of 200" in p.proto.text for p in at.get("progress"))
 
 
 def test_choosing_gru_adds_a_third_model():
