@@ -21,7 +21,7 @@ PAGES = [
     st.Page("pages/train.py", title="Train & compare", icon=":material/play_circle:", url_path="train"),
     st.Page("pages/gates.py", title="Gates", icon=":material/grid_on:", url_path="gates"),
     st.Page("pages/gradients.py", title="Vanishing gradients", icon=":material/trending_down:", url_path="gradients"),
-    st.Page("pages/by_hand.py", title="One step by hand", icon=":material/calculate:", url_path="by-hand"),
+    st.Page("pages/by_hand.py", title="One step by hand", icon=":material/calculate:", url_path="by_hand"),
     st.Page("pages/export.py", title="Export & import", icon=":material/download:", url_path="export"),
     st.Page("pages/text.py", title="Text", icon=":material/text_fields:", url_path="text"),
 ]

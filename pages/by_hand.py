@@ -44,8 +44,9 @@ def draw(lab: Lab) -> None:
     v = explain_step(lab.trainers["lstm"].model, tr, int(t), int(unit))
     st.caption(f"LSTM at training step {lab.step:,}, display sequence, timestep t = {t} (input `{v['token']}`), "
                f"unit {unit}. W·x_t + b is the input part, U·h_(t-1) + b the recurrent part.")
-    left, right = st.columns([3, 4])
-    with left:
+    # one column each, full width: the equations are long and the diagram's boxes need the room
+    eq, fig = st.container(), st.container()
+    with eq:
         rows = [
             ("i", r"\sigma", "input gate: how much of the candidate to write"),
             ("f", r"\sigma", "forget gate: 0 = drop the old cell value, 1 = keep it"),
@@ -60,7 +61,7 @@ def draw(lab: Lab) -> None:
         st.latex(rf"c_t = f_t\,c_{{t-1}} + i_t\,g_t = {fmt(v['f'])} \times {fmt(v['c_prev'])} + "
                  rf"{fmt(v['i'])} \times {fmt(v['g'])} = {fmt(v['c'])}")
         st.latex(rf"h_t = o_t \tanh(c_t) = {fmt(v['o'])} \times {fmt(v['tanh_c'])} = {fmt(v['h'])}")
-    with right:
+    with fig:
         diagram = {k: v[k] for k in ("h_prev", "c_prev", "i", "f", "g", "o", "c", "h")}
         diagram.update({f"a_{k}": v[f"a_{k}"] for k in "ifgo"})
         diagram["x"] = str(v["token"])
