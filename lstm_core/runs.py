@@ -16,7 +16,7 @@ import torch
 
 from .config import ConfigError, RunConfig
 from .models import SeqModel, build_model
-from .tasks import Task, make_task
+from .tasks import TASKS, Task, make_task
 from .tasks.base import DataError
 from .train import StepRecord
 
@@ -33,7 +33,7 @@ def save_run(out: str | Path, run: RunConfig, model: SeqModel, history: list[Ste
     (out / "config.json").write_text(run.to_json() + "\n")
     with open(out / "metrics.jsonl", "w") as f:
         for r in history:
-            f.write(json.dumps(record_dict(r, model_task_metric(run))) + "\n")
+            f.write(json.dumps(record_dict(r, TASKS[run.task.name].metric_name)) + "\n")
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, out / "model.pt")
     return out
 
@@ -52,10 +52,6 @@ def load_snapshots(folder: str | Path) -> dict[int, dict[str, torch.Tensor]]:
     for p in sorted((Path(folder) / "snapshots").glob("step_*.pt")):
         snaps[int(p.stem.split("_")[1])] = load_state(p)
     return snaps
-
-
-def model_task_metric(run: RunConfig) -> str:
-    return {"recall": "accuracy", "copy": "accuracy", "text": "bits_per_char"}.get(run.task.name, "mse")
 
 
 def record_dict(r: StepRecord, metric_name: str) -> dict:
