@@ -15,6 +15,9 @@ if str(ROOT) not in sys.path:  # `python bench/x.py` puts bench/ first on the pa
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
+from torch.nn import functional as F  # noqa: E402
+
+from lstm_core.tasks.base import IGNORE  # noqa: E402
 
 CELL_MODULES = {"lstm": nn.LSTM, "rnn": nn.RNN, "gru": nn.GRU}
 
@@ -41,6 +44,17 @@ def plain_copy_of(model) -> PlainNet:
     sd = {k.replace("rnn.0.", "rnn."): v.detach().clone() for k, v in model.state_dict().items()}
     net.load_state_dict(sd)
     return net
+
+
+def plain_step(net, opt, batch) -> None:
+    """One step of the plain-PyTorch baseline: cross-entropy, backward, clip at 1, Adam, read the loss."""
+    out = net(batch.x)
+    loss = F.cross_entropy(out.reshape(-1, out.shape[-1]), batch.y.reshape(-1), ignore_index=IGNORE)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+    opt.step()
+    loss.item()
 
 
 def median(xs) -> float:

@@ -19,11 +19,10 @@ import math
 import time
 
 import torch
-import torch.nn.functional as F
 from _common import machine_line, markdown_table, plain_copy_of
+from _common import plain_step as plain_update
 
 from lstm_core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
-from lstm_core.tasks import IGNORE
 from lstm_core.train import Trainer, configure_torch
 
 GOAL = 1.02
@@ -78,13 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     def plain_step() -> None:
         nonlocal k_plain
         b = task.batch(B, seed, k_plain)
-        out = net(b.x)
-        loss = F.cross_entropy(out.reshape(-1, out.shape[-1]), b.y.reshape(-1), ignore_index=IGNORE)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
-        loss.item()
+        plain_update(net, opt, b)
         k_plain += 1
 
     def trainer_step() -> None:

@@ -21,11 +21,9 @@ import argparse
 import time
 
 import torch
-import torch.nn.functional as F
-from _common import machine_line, markdown_table, median, plain_copy_of
+from _common import machine_line, markdown_table, median, plain_copy_of, plain_step
 
 from lstm_core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
-from lstm_core.tasks import IGNORE
 from lstm_core.train import Trainer, configure_torch
 
 GOAL = 0.9
@@ -48,13 +46,7 @@ def make_variants(cell: str, a: argparse.Namespace) -> dict:
 
     def plain() -> None:
         b = task.batch(B, seed, k["plain"])
-        out = net(b.x)
-        loss = F.cross_entropy(out.reshape(-1, out.shape[-1]), b.y.reshape(-1), ignore_index=IGNORE)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
-        loss.item()
+        plain_step(net, opt, b)
         k["plain"] += 1
 
     def train_step() -> None:
