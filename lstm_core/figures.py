@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import plotly.colors as pcolors
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.subplots import make_subplots
 
 if TYPE_CHECKING:
@@ -87,23 +88,68 @@ INK = "#222222"
 
 
 # -- shared helpers -----------------------------------------------------------------------------------------------
-def style(fig: go.Figure, title: str = "", height: int = 420) -> go.Figure:
-    """The house look: white template, 18 px text (16 px ticks), thick axis lines, legend on top."""
-    legend = sum(1 for d in fig.data if d.type in ("scatter", "bar") and d.showlegend is not False) > 1
-    fig.update_layout(
-        template="plotly_white",
-        height=height,
-        title=dict(text=title, x=0.01, xanchor="left", y=0.98, yanchor="top", font=dict(size=22)),
+def _house_template() -> go.layout.Template:
+    """plotly_white with the house type and axes, built once and registered as plotly's default template.
+
+    A figure takes the default template without copying or re-validating it, so building a figure costs a few
+    milliseconds; setting the same look with `update_layout` on every figure cost about 80 ms each (measured in
+    bench/bench_figures.py), which is most of a live refresh.
+    """
+    t = go.layout.Template(pio.templates["plotly_white"])
+    t.layout.update(
         font=dict(family=FONT, size=18, color=INK),
-        margin=dict(l=90, r=40, t=30 + (45 if title else 0) + (45 if legend else 0), b=80),
+        title=dict(x=0.01, xanchor="left", y=0.98, yanchor="top", font=dict(size=22)),
         legend=dict(orientation="h", x=0, xanchor="left", y=1.02, yanchor="bottom", font=dict(size=17)),
         hoverlabel=dict(font=dict(size=16, family=FONT)),
     )
     axis = dict(showline=True, linewidth=2, linecolor="#444444", ticks="outside", tickwidth=2,
-                tickfont=dict(size=16), title_font=dict(size=18), gridcolor="#e3e3e3", zeroline=False)
-    fig.update_xaxes(**axis)
-    fig.update_yaxes(**axis)
+                tickfont=dict(size=16), title=dict(font=dict(size=18)), gridcolor="#e3e3e3", zeroline=False)
+    t.layout.xaxis.update(axis)
+    t.layout.yaxis.update(axis)
+    return t
+
+
+TEMPLATE = "lstm_gate_lab"
+pio.templates[TEMPLATE] = _house_template()
+
+
+def _use_house_template() -> None:
+    # Importing Streamlit makes its own theme plotly's default; the setter costs 15 ms, so only when needed.
+    if pio.templates.default != TEMPLATE:
+        pio.templates.default = TEMPLATE
+
+
+def figure(*data: Any, **kw: Any) -> go.Figure:
+    """`go.Figure(...)` with the house template, taken as plotly's default template: without a copy."""
+    _use_house_template()
+    return go.Figure(*data, **kw)
+
+
+def subplots(**kw: Any) -> go.Figure:
+    """`make_subplots(...)` with the house template (see `figure`)."""
+    _use_house_template()
+    return make_subplots(**kw)
+
+
+def style(fig: go.Figure, title: str = "", height: int = 420) -> go.Figure:
+    """The house look (white, 18 px text, 16 px ticks, thick axis lines, legend on top, from TEMPLATE): sets the
+    title, the height, and margins with room for the title and legend."""
+    legend = sum(1 for d in fig.data if d.type in ("scatter", "bar") and d.showlegend is not False) > 1
+    fig.update_layout(height=height, title_text=title,
+                      margin=dict(l=90, r=40, t=30 + (45 if title else 0) + (45 if legend else 0), b=80))
     return fig
+
+
+def hline(fig: go.Figure, y: float, label: str = "", color: str = "#555555", width: int = 3,
+          dash: str = "dash") -> None:
+    """A dashed horizontal line across the plot at y, labelled at its right end (what `add_hline` draws, for a
+    tenth of its cost: `add_hline` resolves subplots on every call)."""
+    fig.update_layout(shapes=[*fig.layout.shapes, dict(
+        type="line", xref="paper", x0=0, x1=1, yref="y", y0=y, y1=y, line=dict(color=color, width=width, dash=dash))])
+    if label:
+        fig.update_layout(annotations=[*fig.layout.annotations, dict(
+            xref="paper", x=1, xanchor="right", yref="y", y=y, yanchor="bottom", showarrow=False,
+            text=html.escape(label, quote=False), font=dict(size=16), bgcolor="rgba(255,255,255,0.8)")])
 
 
 def fmt(v: float, digits: int = 3) -> str:
@@ -249,35 +295,59 @@ def _field(record: Any, name: str) -> Any:
     return record.get(name) if isinstance(record, dict) else getattr(record, name, None)
 
 
+MAX_POINTS = 2000  # per line on a training curve; longer runs are drawn as means of consecutive steps
+
+
+def thin(x: np.ndarray, y: np.ndarray, max_points: int = MAX_POINTS) -> tuple[np.ndarray, np.ndarray, int]:
+    """At most `max_points` points: the mean of each k consecutive values, at the bucket's last step.
+
+    Returns (x, y, k); k = 1 leaves the arrays as they were. A mean (not every k-th value) keeps a one-step spike
+    visible, at 1/k of its height. The last bucket may be shorter, so the newest step is always drawn.
+    """
+    n = len(x)
+    k = max(1, math.ceil(n / max_points))
+    if k == 1:
+        return x, y, 1
+    starts = np.arange(0, n, k)
+    sums = np.add.reduceat(y, starts)
+    counts = np.diff(np.append(starts, n))
+    return x[np.minimum(starts + k, n) - 1], sums / counts, k
+
+
 def training_curves(histories: dict[str, list], field: str, baseline: float | None = None, baseline_label: str = "",
-                    title: str = "", y_title: str = "", log_y: bool = False, smooth: int = 1) -> go.Figure:
+                    title: str = "", y_title: str = "", log_y: bool = False, smooth: int = 1,
+                    max_points: int = MAX_POINTS) -> go.Figure:
     """One line per model of `field` (a StepRecord attribute, or a key of metrics.jsonl rows) against the step.
 
     Records whose field is None are skipped. With smooth > 1 a trailing moving average is drawn thick over the
-    raw values drawn faint. A dashed horizontal line marks `baseline` (chance, memoryless loss...).
+    raw values drawn faint. A dashed horizontal line marks `baseline` (chance, memoryless loss...). A line of
+    more than `max_points` points is drawn as means of k consecutive points (see `thin`), and the axis says so:
+    a browser redraws a 20,000-step run once a second while it trains.
     """
-    fig = go.Figure()
+    fig = figure()
+    kmax = 1
     for k, (name, records) in enumerate(histories.items()):
-        pts = [(_field(r, "step"), _field(r, field)) for r in records if _field(r, field) is not None]
+        pts = [(_field(r, "step"), v) for r in records if (v := _field(r, field)) is not None]
         x = np.array([p[0] for p in pts], dtype=np.int64)
         y = np.array([p[1] for p in pts], dtype=np.float64)
         label, color, dash = _model(name, k=k)
+        xs, ys, kk = thin(x, _moving_average(y, smooth), max_points)
+        kmax = max(kmax, kk)
+        each = f" (mean of {kk} steps)" if kk > 1 else ""
         if smooth > 1:
-            fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{label} (raw)", legendgroup=name,
+            xr, yr, _ = thin(x, y, max_points)
+            fig.add_trace(go.Scatter(x=xr, y=yr, mode="lines", name=f"{label} (raw)", legendgroup=name,
                                      showlegend=False, hoverinfo="skip", opacity=0.3,
                                      line=dict(color=color, width=2)))
         fig.add_trace(go.Scatter(
-            x=x, y=_moving_average(y, smooth), mode="lines+markers" if len(x) == 1 else "lines", name=label,
+            x=xs, y=ys, mode="lines+markers" if len(xs) == 1 else "lines", name=label,
             legendgroup=name, line=dict(color=color, width=4, dash=dash),
-            hovertemplate="%{y:.4g}<extra>" + label + "</extra>"))
+            hovertemplate="%{y:.4g}" + each + "<extra>" + label + "</extra>"))
     if baseline is not None:
-        fig.add_hline(y=baseline, line=dict(color="#555555", width=3, dash="dash"),
-                      annotation=dict(text=html.escape(baseline_label, quote=False), font=dict(size=16),
-                                      bgcolor="rgba(255,255,255,0.8)"),
-                      annotation_position="top right")
+        hline(fig, baseline, baseline_label)
     style(fig, title, 420)
     fig.update_layout(hovermode="x unified")
-    fig.update_xaxes(title_text="training step")
+    fig.update_xaxes(title_text="training step" + (f" (each point: mean of {kmax} steps)" if kmax > 1 else ""))
     fig.update_yaxes(title_text=y_title or FIELD_TITLES.get(field, field) + (" (log scale)" if log_y else ""),
                      type="log" if log_y else "linear", **(_log_ticks([d.y for d in fig.data]) if log_y else {}))
     return fig
@@ -292,7 +362,7 @@ def _units_note(trace: Trace, layer: int, max_units: int) -> str:
 def gate_heatmap(trace: Trace, quantity: str, layer: int = 0, highlight_t: int | None = None,
                  title: str | None = None, max_units: int = 64) -> go.Figure:
     """Heatmap of one gate or state, hidden unit (y) by timestep (x), on the quantity's fixed colour scale."""
-    fig = go.Figure(_heatmap(trace, quantity, layer, max_units, dict(title=dict(text=quantity, side="right"))))
+    fig = figure(_heatmap(trace, quantity, layer, max_units, dict(title=dict(text=quantity, side="right"))))
     _highlight(fig, highlight_t)
     if title is None:
         title = QUANTITY_TITLES.get(quantity, quantity) + _units_note(trace, layer, max_units)
@@ -309,7 +379,7 @@ def gate_panel(trace: Trace, quantities: list[str], layer: int = 0, highlight_t:
     n = len(quantities)
     if n == 0:
         raise ValueError("gate_panel needs at least one quantity.")
-    fig = make_subplots(rows=n, cols=1, shared_xaxes=True, vertical_spacing=0.34 / n if n > 1 else 0.0,
+    fig = subplots(rows=n, cols=1, shared_xaxes=True, vertical_spacing=0.34 / n if n > 1 else 0.0,
                         subplot_titles=[QUANTITY_TITLES.get(q, q) for q in quantities])
     for k, q in enumerate(quantities, start=1):
         dom = fig.layout[f"yaxis{k if k > 1 else ''}"].domain
@@ -334,7 +404,7 @@ def unit_lines(trace: Trace, unit: int, layer: int = 0, highlight_t: int | None 
     H = _layer(trace, layer).h.shape[1]
     if not 0 <= unit < H:
         raise ValueError(f"unit must be between 0 and {H - 1}, got {unit}.")
-    fig = go.Figure()
+    fig = figure()
     T = len(trace.tokens)
     tokens = [token_label(s) for s in trace.tokens]
     lo, hi = -1.0, 1.0  # fixed unless the cell state leaves [-1, 1], so the axis does not jump between steps
@@ -366,7 +436,7 @@ def _floored(g: np.ndarray, what: str) -> tuple[np.ndarray, list[str]]:
 
 def gradient_curves(traces: dict[str, Trace], highlight_t: int | None = None, include_c: bool = True) -> go.Figure:
     """‖dL/dh_t‖ against t on a log axis for each model; the LSTM's ‖dL/dc_t‖ dashed."""
-    fig = go.Figure()
+    fig = figure()
     any_floor, ys = False, []
     for name, tr in traces.items():
         if tr.grad_h is None:
@@ -403,7 +473,7 @@ def gradient_history_heatmap(steps: list[int], grads: np.ndarray, title: str = "
         raise ValueError(f"grads must have shape (len(steps), T) = ({len(steps)}, T), got {g.shape}.")
     sc = SCALES["log_grad"]
     ticks = np.arange(sc.zmin, sc.zmax + 1, 3)
-    fig = go.Figure(go.Heatmap(
+    fig = figure(go.Heatmap(
         z=np.log10(np.maximum(g, GRAD_FLOOR)), x=np.arange(g.shape[1]), y=np.asarray(steps), customdata=g,
         zmin=sc.zmin, zmax=sc.zmax, colorscale=sc.colorscale,
         hovertemplate="step %{y}, t=%{x}<br>‖dL/dh<sub>t</sub>‖ = %{customdata:.3e}<extra></extra>",
@@ -420,7 +490,7 @@ def series_overlay(t_values: np.ndarray, inputs: np.ndarray, targets: np.ndarray
                    forecast: dict[str, np.ndarray] | None = None, y_title: str = "value") -> go.Figure:
     """Input, target and each model's prediction on one time axis; free-running forecasts continue dashed."""
     t = np.asarray(t_values, dtype=np.float64).reshape(-1)
-    fig = go.Figure()
+    fig = figure()
     fig.add_trace(go.Scatter(x=t, y=np.asarray(inputs).reshape(-1), mode="lines", name="input",
                              line=dict(color="#999999", width=3)))
     fig.add_trace(go.Scatter(x=t, y=np.asarray(targets).reshape(-1), mode="lines", name="target",
@@ -480,7 +550,7 @@ def cell_diagram(v: dict[str, float], title: str | None = None) -> go.Figure:
     Keys of v: x (the input token, a string), h_prev, c_prev, a_i, a_f, a_g, a_o (pre-activations), i, f, g, o,
     c, h. The cell state runs along the top as a conveyor belt: c_t = f·c_{t-1} + i·g, and h_t = o·tanh(c_t).
     """
-    fig = go.Figure()
+    fig = figure()
     belt, gates, bus, mid = 7.6, 3.4, 1.3, 5.5
     xf, xi, xg, xo, xout = 4.0, 6.5, 9.0, 11.5, 13.5
     xig = (xi + xg) / 2
@@ -559,12 +629,11 @@ def spectral_bar(radii: dict[str, float]) -> go.Figure:
     """Spectral radius of each model's recurrent matrix, with the line ρ = 1."""
     styles = [_model(n, k=k) for k, n in enumerate(radii)]
     vals = [float(r) for r in radii.values()]
-    fig = go.Figure(go.Bar(x=[s[0] for s in styles], y=vals, marker_color=[s[1] for s in styles],
+    fig = figure(go.Bar(x=[s[0] for s in styles], y=vals, marker_color=[s[1] for s in styles],
                            text=[fmt(r, 2) for r in vals], textposition="outside", textfont=dict(size=18),
                            cliponaxis=False,
                            hovertemplate="%{x}: ρ = %{y:.4f}<extra></extra>"))
-    fig.add_hline(y=1.0, line=dict(color="#555555", width=3, dash="dash"),
-                  annotation=dict(text="ρ = 1", font=dict(size=16)), annotation_position="top right")
+    hline(fig, 1.0, "ρ = 1")
     style(fig, "Spectral radius of the recurrent weights W<sub>hh</sub>", 360)
     fig.update_xaxes(title_text="model")
     fig.update_yaxes(title_text="ρ(W<sub>hh</sub>), largest |eigenvalue|", range=[0, max([1.2, *vals]) * 1.2])
@@ -586,7 +655,7 @@ def sweep_heatmap(df: pd.DataFrame) -> go.Figure:
     text = [[f"{int(s)}/{int(r)}" if r == r else "" for s, r in zip(sr, rr, strict=True)]
             for sr, rr in zip(solved.to_numpy(), runs.to_numpy(), strict=True)]
     sc = SCALES["rate"]
-    fig = go.Figure(go.Heatmap(
+    fig = figure(go.Heatmap(
         z=rate, x=[str(lag) for lag in lags], y=[_model(m)[0] for m in models], text=text,
         texttemplate="%{text}", textfont=dict(size=20), zmin=sc.zmin, zmax=sc.zmax, colorscale=sc.colorscale,
         xgap=3, ygap=3, hovertemplate="%{y}, lag %{x}: %{text} runs solved<extra></extra>",

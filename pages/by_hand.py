@@ -65,7 +65,7 @@ def draw(lab: Lab) -> None:
         diagram = {k: v[k] for k in ("h_prev", "c_prev", "i", "f", "g", "o", "c", "h")}
         diagram.update({f"a_{k}": v[f"a_{k}"] for k in "ifgo"})
         diagram["x"] = str(v["token"])
-        st.plotly_chart(figures.cell_diagram(diagram), key="bh_diagram", width="stretch")
+        st.plotly_chart(figures.cell_diagram(diagram), key="bh_diagram", width="stretch", theme=None)
     shared.look_for("step through the first few timesteps of a unit that remembers: at the first symbol the "
                     "input gate opens and c jumps; afterwards f stays near 1 and i near 0, so c_t ≈ c_(t-1): "
                     "the conveyor belt carries the value unchanged.")

@@ -64,14 +64,14 @@ def draw(lab: Lab) -> None:
                "Hover any cell for its exact value.")
     if quantities:
         fig = figures.gate_panel(tr, quantities, layer=layer, highlight_t=t_sel)
-        st.plotly_chart(fig, key="gt_panel", width="stretch")
+        st.plotly_chart(fig, key="gt_panel", width="stretch", theme=None)
     shared.look_for(LOOK_FOR[lab.model_cfgs[model].cell])
     layer_h = tr.layers[layer]
     vals = {q: (layer_h.gates[q] if q in layer_h.gates else layer_h.h)[t_sel] for q in available}
     st.markdown(f"**At t = {t_sel}** (token `{tr.tokens[t_sel]}`), unit {unit}: "
                 + ", ".join(f"{q} = {float(v[unit]):.4f}" for q, v in vals.items()))
     st.plotly_chart(figures.unit_lines(tr, int(unit), layer=layer, highlight_t=t_sel), key="gt_unit_lines",
-                    width="stretch")
+                    width="stretch", theme=None)
     shared.look_for("one unit over time: a forget gate near 1 with a flat cell state is memory being carried; "
                     "a jump in c where i opens is something being written.")
 
@@ -82,7 +82,7 @@ def draw(lab: Lab) -> None:
             with col:
                 fig = figures.gate_heatmap(view(lab, name), "h", highlight_t=t_sel,
                                            title=f"{shared.model_label(name)}: hidden state h")
-                st.plotly_chart(fig, key=f"gt_h_{name}", width="stretch")
+                st.plotly_chart(fig, key=f"gt_h_{name}", width="stretch", theme=None)
         shared.look_for("the same input through each model. Rows of the LSTM that stay one colour from the "
                         "start to the end remember; the RNN's columns follow the latest input.")
 
@@ -95,7 +95,7 @@ def draw(lab: Lab) -> None:
         current = at_step is None or at_step == lab.step  # forecasts run the current weights only
         fc = {n: forecast(lab.trainers[n].model, lab.display.x[0], horizon).numpy() for n in names} if current else None
         fig = figures.series_overlay(np.arange(T), x, y, preds, forecast=fc, y_title="standardised value")
-        st.plotly_chart(fig, key="gt_series", width="stretch")
+        st.plotly_chart(fig, key="gt_series", width="stretch", theme=None)
         shared.look_for("solid lines: one-step-ahead predictions while reading the true series. Dashed: the "
                         "model feeds its own predictions back (free-running forecast); errors compound.")
 

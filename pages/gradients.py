@@ -21,7 +21,7 @@ def draw(lab: Lab) -> None:
     st.caption(f"Gradient of the loss on the display sequence with respect to each hidden state, at training "
                f"step {lab.step:,}. Total derivative through time, measured by backpropagation through the "
                "unrolled network.")
-    st.plotly_chart(figures.gradient_curves(traces), key="gr_curves", width="stretch")
+    st.plotly_chart(figures.gradient_curves(traces), key="gr_curves", width="stretch", theme=None)
     ratio = []
     for n, tr in traces.items():
         g = tr.grad_h
@@ -40,13 +40,13 @@ def draw(lab: Lab) -> None:
         steps, grads = lab.grad_matrix(n)
         with col:
             fig = figures.gradient_history_heatmap(steps, grads, title=f"{shared.model_label(n)}: log10 ‖dL/dh_t‖")
-            st.plotly_chart(fig, key=f"gr_hist_{n}", width="stretch")
+            st.plotly_chart(fig, key=f"gr_hist_{n}", width="stretch", theme=None)
     shared.look_for(f"one row per snapshot (every {lab.capture_every} steps). Dark on the left means the early "
                     "timesteps receive no gradient. Watch the LSTM's rows brighten on the left as it learns to "
                     "carry the symbol; the RNN's stay dark.")
 
     radii = {n: spectral_radius(lab.trainers[n].model) for n in traces}
-    st.plotly_chart(figures.spectral_bar(radii), key="gr_radius", width="stretch")
+    st.plotly_chart(figures.spectral_bar(radii), key="gr_radius", width="stretch", theme=None)
     shared.look_for("for a vanilla RNN the gradient through k steps is a product of k Jacobians W_hhᵀ·diag(1 − h²). "
                     "With the largest |eigenvalue| of W_hh below 1 (and tanh' ≤ 1) it shrinks like radius^k: "
                     "vanishing. Far above 1 it can grow: exploding.")
@@ -73,9 +73,9 @@ if res is not None:
     left, right = st.columns(2)
     left.plotly_chart(figures.training_curves(res.histories, "grad_norm", title="Gradient norm before clipping",
                                               y_title="‖∇L‖ (log scale)", log_y=True), key="gr_ex_grad",
-                      width="stretch")
+                      width="stretch", theme=None)
     right.plotly_chart(figures.training_curves(res.histories, "loss", title="Training loss", y_title="loss (nats)"),
-                       key="gr_ex_loss", width="stretch")
+                       key="gr_ex_loss", width="stretch", theme=None)
     shared.look_for("spikes of the gradient norm by tens or hundreds of times are exploding gradients; without "
                     "clipping each spike throws the weights far away and the loss jumps. Clipping rescales the "
                     "step to norm 1, so the same spike moves the weights only a little.")

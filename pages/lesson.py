@@ -51,13 +51,13 @@ def reveal_task() -> None:
 def reveal_accuracy() -> None:
     st.plotly_chart(figures.training_curves(lab.histories, "val_metric", baseline=lab.task.baseline,
                                             baseline_label=lab.task.baseline_label, title="Held-out accuracy",
-                                            y_title="accuracy"), key="gl_acc", width="stretch")
+                                            y_title="accuracy"), key="gl_acc", width="stretch", theme=None)
     st.markdown(f"After {lab.step:,} steps on the same batches: LSTM **{lab.latest_val('lstm'):.1%}**, vanilla RNN "
                 f"**{lab.latest_val('rnn'):.1%}** (chance is {lab.task.baseline:.1%}).")
 
 
 def reveal_gradients() -> None:
-    st.plotly_chart(figures.gradient_curves({"lstm": lstm, "rnn": rnn}), key="gl_grad", width="stretch")
+    st.plotly_chart(figures.gradient_curves({"lstm": lstm, "rnn": rnn}), key="gl_grad", width="stretch", theme=None)
     g = rnn.grad_h
     st.markdown(f"The RNN's gradient at the first letter is {g[0]:.1e}, at the `?` {g[-1]:.1e}: the signal that "
                 "should teach it to store the letter never arrives. That is the vanishing gradient.")
@@ -65,14 +65,14 @@ def reveal_gradients() -> None:
 
 def reveal_forget() -> None:
     st.plotly_chart(figures.gate_heatmap(lstm, "f", title="LSTM forget gate f after training"), key="gl_f",
-                    width="stretch")
+                    width="stretch", theme=None)
     st.markdown(f"Most units keep f close to 1 for the whole sequence (unit {memory_unit}: mean "
                 f"{f[:, memory_unit].mean():.3f}). Multiplying the cell state by ≈ 1 at every step is what lets "
                 "both the memory and its gradient cross 100 steps.")
 
 
 def reveal_cell() -> None:
-    st.plotly_chart(figures.unit_lines(lstm, memory_unit), key="gl_unit", width="stretch")
+    st.plotly_chart(figures.unit_lines(lstm, memory_unit), key="gl_unit", width="stretch", theme=None)
     c = lstm.layers[0].gates["c"][:, memory_unit]
     st.markdown(f"Unit {memory_unit}'s cell state moves from {c[0]:+.2f} after the first letter to {c[-2]:+.2f} "
                 "just before the `?`: the conveyor belt carries the letter across the distractors.")

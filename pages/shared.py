@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 
 import streamlit as st
@@ -20,8 +21,10 @@ from lstm_core.lessons import available as lessons_available
 from lstm_core.runs import RunError
 from pages import frame
 
-REFRESH_SECONDS = 1.0  # charts refresh this often while training
-TRAIN_BUDGET = 0.8  # seconds of training per refresh; the rest draws the charts
+REFRESH_SECONDS = 1.0  # charts refresh this often while training (the browser asks on a fixed 1 s timer)
+REFRESH_USE = 0.92  # share of each refresh the fragment may take (training plus drawing), so runs never queue up
+MIN_TRAIN, MAX_TRAIN = 0.25, 0.85  # seconds of training per refresh, whatever the drawing costs
+FIRST_TRAIN = 0.25  # seconds of training in a full page run (a click), so the page answers at once
 MAX_STEPS = 20_000  # per-session cap on a run's length (each session trains in the server's process)
 TRAIN_SLOTS = 1  # sessions training at the same moment: they share one Python process, so more only contend
 
@@ -165,23 +168,38 @@ def flash() -> None:
         st.error(plain(msg))
 
 
+def train_budget(draw_seconds: float) -> float:
+    """Seconds to train in the next refresh: what is left of it after drawing, within [MIN_TRAIN, MAX_TRAIN]."""
+    return max(MIN_TRAIN, min(MAX_TRAIN, REFRESH_USE * REFRESH_SECONDS - draw_seconds))
+
+
 def live(draw: Callable[[Lab], None]) -> None:
-    """Draw with `draw(lab)`; while playing, train for a time budget and redraw every second."""
+    """Draw with `draw(lab)`; while playing, train for a time budget and redraw every second.
+
+    The budget is what the refresh leaves after the last drawing (`train_budget`), so the charts keep their one
+    refresh a second while training keeps most of the machine's speed (bench/bench_app.py). A full page run (a
+    click, a page switch) trains only FIRST_TRAIN seconds before it draws.
+    """
     playing = is_playing()
+    st.session_state["_live_full_run"] = True  # this line runs only in full runs, never in a fragment's rerun
 
     @st.fragment(run_every=REFRESH_SECONDS if playing else None)
     def body() -> None:
         lab = get_lab()
+        full_run = st.session_state.pop("_live_full_run", False)
         if st.session_state.get("playing") and not lab.done:
+            budget = FIRST_TRAIN if full_run else train_budget(st.session_state.get("_live_draw_seconds", 0.1))
             with _train_slots():  # playing learners take turns instead of starving the server (bench/load_test.py)
-                lab.advance(MAX_STEPS, max_seconds=TRAIN_BUDGET)
+                lab.advance(MAX_STEPS, max_seconds=budget)
             if lab.done:  # stop the timer: a full rerun redraws the controls without it
                 st.session_state.playing = False
                 st.rerun()
+        t0 = time.perf_counter()
         progress(lab)  # inside the fragment, so it moves while training
         if lab.error:
             st.error(lab.error)
         draw(lab)
+        st.session_state["_live_draw_seconds"] = time.perf_counter() - t0
 
     body()
 

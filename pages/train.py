@@ -125,7 +125,7 @@ def draw(lab: Lab) -> None:
         base = task.baseline if task.baseline_of == "loss" else None
         fig = figures.training_curves(histories, "loss", baseline=base, baseline_label=task.baseline_label,
                                       title="Training loss", y_title="loss (nats)", smooth=1)
-        st.plotly_chart(fig, key="tr_loss_chart", width="stretch")
+        st.plotly_chart(fig, key="tr_loss_chart", width="stretch", theme=None)
         shared.look_for("both curves start at the same height. The LSTM's falls once it finds the memory; "
                         "the vanilla RNN's stays flat at the chance level on long lags.")
     with right:
@@ -133,12 +133,12 @@ def draw(lab: Lab) -> None:
         fig = figures.training_curves(histories, "val_metric", baseline=base, baseline_label=task.baseline_label,
                                       title=f"Held-out {task.metric_name.replace('_', ' ')}",
                                       y_title=task.metric_name.replace("_", " "))
-        st.plotly_chart(fig, key="tr_metric_chart", width="stretch")
+        st.plotly_chart(fig, key="tr_metric_chart", width="stretch", theme=None)
         shared.look_for("the dashed line is what a model with no memory scores. A curve that never leaves it "
                         "has learned nothing about the past.")
     fig = figures.training_curves(histories, "grad_norm", title="Gradient norm per step (before clipping)",
                                   y_title="‖∇L‖ (log scale)", log_y=True)
-    st.plotly_chart(fig, key="tr_grad_chart", width="stretch")
+    st.plotly_chart(fig, key="tr_grad_chart", width="stretch", theme=None)
     shared.look_for("a vanilla RNN's gradient norm is tiny on long lags: the error signal from the answer "
                     "barely reaches the first symbol. Spikes mean exploding gradients; clipping caps them.")
 

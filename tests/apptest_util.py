@@ -30,16 +30,22 @@ def decode(obj):
     return obj
 
 
+def _spec(el) -> dict:
+    # theme=None: the browser draws the figure's own house template (18 px type, thick axes), not Streamlit's
+    # theme, which replaces a template's fonts with its small ones
+    assert el.proto.theme == "", f"chart {el.key or el.proto.id} is drawn with Streamlit's theme {el.proto.theme!r}"
+    return decode(json.loads(el.proto.spec))
+
+
 def charts(at: AppTest) -> dict[str, dict]:
     """Every plotly chart on the page, keyed by its widget key, as a decoded figure dict."""
-    return {el.proto.id.split("-")[-1] if not el.key else el.key: decode(json.loads(el.proto.spec))
-            for el in at.get("plotly_chart")}
+    return {el.proto.id.split("-")[-1] if not el.key else el.key: _spec(el) for el in at.get("plotly_chart")}
 
 
 def chart(at: AppTest, key: str) -> dict:
     for el in at.get("plotly_chart"):
         if el.key == key or key in el.proto.id:
-            return decode(json.loads(el.proto.spec))
+            return _spec(el)
     raise KeyError(f"no chart {key!r}; charts: {[el.proto.id for el in at.get('plotly_chart')]}")
 
 

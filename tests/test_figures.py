@@ -118,6 +118,24 @@ def test_training_curves_smoothing_is_a_trailing_mean_over_faint_raw_values():
     assert raw.showlegend is False and raw.opacity < 1 and smooth.name == "vanilla RNN"
 
 
+def test_long_runs_are_drawn_as_means_of_consecutive_steps_and_the_axis_says_so():
+    x = np.arange(1, 10_001)
+    y = np.zeros(10_000)
+    y[4321] = 1000.0  # one spike at step 4322
+    xs, ys, k = F.thin(x, y, 2000)
+    assert k == 5 and len(xs) == 2000 and xs[-1] == 10_000  # the newest step is always drawn
+    np.testing.assert_allclose(ys.sum() * k, y.sum())  # nothing lost, the spike is spread over its bucket
+    assert ys.max() == 200.0 and xs[ys.argmax()] == 4325
+    x7, y7, k7 = F.thin(np.arange(7), np.arange(7.0), 3)  # a shorter last bucket
+    assert k7 == 3 and list(x7) == [2, 5, 6] and list(y7) == [1.0, 4.0, 6.0]
+    assert F.thin(x[:2000], y[:2000], 2000)[2] == 1
+    recs = [{"step": int(s), "loss": float(v)} for s, v in zip(x, y, strict=True)]
+    fig = F.training_curves({"lstm": recs, "rnn": recs[:1500]}, "loss")
+    assert [len(d.x) for d in fig.data] == [2000, 1500]
+    assert "mean of 5 steps" in fig.layout.xaxis.title.text and "mean of 5 steps" in fig.data[0].hovertemplate
+    assert "mean" not in fig.data[1].hovertemplate
+
+
 def test_series_keyed_by_other_names_keep_their_name_and_get_distinct_colours():
     recs = [{"step": 1, "grad_norm": 2.0}, {"step": 2, "grad_norm": 50.0}]
     fig = F.training_curves({"no clipping": recs, "clipped at 1": recs}, "grad_norm", log_y=True)
@@ -344,9 +362,21 @@ def test_every_figure_is_readable_from_the_back_row(traces, trainers):
         F.sweep_heatmap(pd.DataFrame(dict(model=["gru"], lag=[5], solved=[1], seconds=[1.0]))),
     ]
     for fig in figs:
-        assert fig.layout.font.size >= 16 and fig.layout.template.layout.paper_bgcolor == "white"
-        for ax in (fig.layout.xaxis, fig.layout.yaxis):
-            assert ax.tickfont.size >= 16
+        tl = fig.layout.template.layout  # the house template carries the type sizes; a figure may override them
+        assert (fig.layout.font.size or tl.font.size) >= 16 and tl.paper_bgcolor == "white"
+        for ax, tax in ((fig.layout.xaxis, tl.xaxis), (fig.layout.yaxis, tl.yaxis)):
+            assert (ax.tickfont.size or tax.tickfont.size) >= 16
+            assert (ax.linewidth or tax.linewidth) >= 2
         assert any(fig.layout[a].title.text for a in fig.layout if a.startswith("xaxis"))
         assert any(fig.layout[a].title.text for a in fig.layout if a.startswith("yaxis"))
         assert all(d.line.width >= 3 for d in fig.data if d.type == "scatter" and d.opacity in (None, 1))
+
+
+def test_figures_keep_the_house_look_when_something_else_set_plotlys_default_template():
+    import plotly.io as pio
+
+    pio.templates.default = "plotly_dark"  # importing Streamlit sets its own theme as the default, like this
+    fig = F.training_curves({"lstm": [{"step": 1, "loss": 1.0}]}, "loss", title="loss")
+    tl = fig.layout.template.layout
+    assert tl.font.size == 18 and tl.paper_bgcolor == "white" and tl.xaxis.linewidth == 2
+    assert F.subplots(rows=2, cols=1).layout.template.layout.font.size == 18

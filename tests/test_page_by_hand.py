@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from apptest_util import (
+    chart,
     no_exception,
     open_page,
     v2_router,  # noqa: F401 (autouse fixture)
@@ -37,6 +38,8 @@ def test_controls_change_the_numbers_and_they_equal_the_trace():
         assert f"({tr.layers[0].pre['f'][t, unit]:+.3f})" in text  # the pre-activation
         seen.add(text)
     assert len(seen) == 3
+    boxes = " ".join(a.get("text", "") for a in chart(at, "bh_diagram")["layout"]["annotations"])
+    assert f"{tr.h[5, 3]:+.3f}".replace("-", "\u2212") in boxes or f"{tr.h[5, 3]:.3f}" in boxes
     next(b for b in at.button if b.key == "bh_next").click().run()
     assert at.slider(key="bh_t").value == 6
 
