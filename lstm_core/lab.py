@@ -66,6 +66,15 @@ class Lab:
     def histories(self) -> dict[str, list[StepRecord]]:
         return {name: tr.history for name, tr in self.trainers.items()}
 
+    @property
+    def step_flops(self) -> float:
+        """Estimated floating-point operations of one joint training step, all models: 6 x parameters x
+        timesteps x batch each (2 per parameter and token forward, 4 backward; the usual estimate). It is what
+        bounds a setting's cost per session (pages/shared.MAX_STEP_FLOPS, measured in bench/bench_limits.py)."""
+        T = int(self.display.x.shape[1])
+        params = sum(p.numel() for tr in self.trainers.values() for p in tr.model.parameters())
+        return 6.0 * params * T * self.train_cfg.batch
+
     def run_config(self, name: str) -> RunConfig:
         return self.trainers[name].run
 

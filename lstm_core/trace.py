@@ -57,38 +57,47 @@ class Trace:
 
 
 def _unroll(cell: str, X: torch.Tensor, W_ih, W_hh, b_ih, b_hh, keep_grad: bool):
-    """One layer over X (T, I) from a zero state. Returns h (T, H) tensor and lists of per-step tensors."""
+    """One layer over X (T, I) from a zero state. Returns h (T, H) tensor and lists of per-step tensors.
+
+    Few operations per step (each costs microseconds of dispatch at this size): the input projection of all
+    steps in one matmul, the recurrent one fused with its bias (addmm), one sigmoid over all four LSTM gates
+    (the candidate's share is recomputed with tanh), c_t in one addcmul. bench/bench_trace.py measures it.
+    """
     T, H = X.shape[0], W_hh.shape[1]
     W_ih, b_ih, b_hh = W_ih.detach(), b_ih.detach(), b_hh.detach()  # no dL/dW: h0 carries the graph
     W_hhT = W_hh.detach().T  # keep the transposed view: a contiguous copy changes the last bit (RNN = fused now)
-    xw = (X @ W_ih.T + b_ih).split(1)  # (1, G*H) per step, one autograd node instead of T slices
+    if cell == "gru":  # b_hn sits inside r * (W_hn h + b_hn), so b_hh stays with the recurrent part
+        xw = (X @ W_ih.T + b_ih).split(1)  # (1, G*H) per step, one autograd node instead of T slices
+    else:
+        xw = (X @ W_ih.T + b_ih + b_hh).split(1)
     h = X.new_zeros(1, H).requires_grad_(keep_grad)
     c = X.new_zeros(1, H)
     hs, cs, gates, pres = [], [], [], []
     for t in range(T):
-        hw = h @ W_hhT + b_hh  # (1, G*H)
         if cell == "lstm":
-            a = xw[t] + hw
-            ai, af, ag, ao = a.chunk(4, dim=-1)
-            i, f, g, o = ai.sigmoid(), af.sigmoid(), ag.tanh(), ao.sigmoid()
-            c = f * c + i * g
+            a = torch.addmm(xw[t], h, W_hhT)  # (1, 4H): i, f, g, o
+            s = a.sigmoid()
+            i, f, o = s[:, :H], s[:, H:2 * H], s[:, 3 * H:]
+            g = a[:, 2 * H:3 * H].tanh()
+            c = torch.addcmul(f * c, i, g)
             h = o * c.tanh()
             gates.append((i, f, g, o, c))
-            pres.append((ai, af, ag, ao))
+            pres.append(a)
         elif cell == "gru":
+            hw = torch.addmm(b_hh, h, W_hhT)  # (1, 3H)
             xr, xz, xn = xw[t].chunk(3, dim=-1)
             hr, hz, hn = hw.chunk(3, dim=-1)
             ar, az = xr + hr, xz + hz
             r, z = ar.sigmoid(), az.sigmoid()
-            an = xn + r * hn
+            an = torch.addcmul(xn, r, hn)
             n = an.tanh()
-            h = (1 - z) * n + z * h
+            h = torch.lerp(n, h, z)  # (1 - z) * n + z * h
             gates.append((r, z, n))
             pres.append((ar, az, an))
         else:
-            a = xw[t] + hw
+            a = torch.addmm(xw[t], h, W_hhT)
             h = a.tanh()
-            pres.append((a,))
+            pres.append(a)
         if keep_grad:
             h.retain_grad()
             if cell == "lstm":
@@ -98,45 +107,106 @@ def _unroll(cell: str, X: torch.Tensor, W_ih, W_hh, b_ih, b_hh, keep_grad: bool)
     return hs, cs, gates, pres
 
 
+def _arrays(cell: str, hs, cs, gates, pres, grads: bool) -> LayerTrace:
+    """An unrolled layer's per-step tensors as arrays (and, after backward, the gradient norms)."""
+
+    def stack(ts) -> np.ndarray:
+        return torch.cat(ts, 0).detach().cpu().numpy()
+
+    def grad_norms(ts) -> np.ndarray:  # (T,) ‖dL/d·_t‖; 0 where no gradient reached the state at all
+        rows = [t.grad if t.grad is not None else torch.zeros_like(t) for t in ts]
+        return torch.cat(rows, 0).norm(dim=1).double().cpu().numpy()
+
+    names = GATE_NAMES[cell]
+    g = {n: stack([s[j] for s in gates]) for j, n in enumerate(names)}
+    if cell == "gru":
+        p = {n: stack([s[j] for s in pres]) for j, n in enumerate(names)}
+    else:  # one (1, G*H) pre-activation per step: the LSTM's i, f, g, o side by side; the RNN's h
+        p = _split_pre(cell, stack(pres))
+    gh = grad_norms(hs) if grads else None
+    gc = grad_norms(cs) if grads and cell == "lstm" else None
+    return LayerTrace(h=stack(hs), gates=g, pre=p, grad_h=gh, grad_c=gc)
+
+
+def _split_pre(cell: str, a: np.ndarray) -> dict[str, np.ndarray]:
+    names = ("i", "f", "g", "o") if cell == "lstm" else ("h",)
+    return {n: np.ascontiguousarray(b) for n, b in zip(names, np.split(a, len(names), axis=1), strict=True)}
+
+
+@torch.no_grad()
+def _from_fused(cell: str, module: torch.nn.Module, X: torch.Tensor, w: dict) -> tuple[torch.Tensor, LayerTrace]:
+    """One layer, forward only: the fused kernel gives h_t for every t, and the gates follow from h_{t-1} in one
+    batched matmul over all timesteps; the LSTM's c_t then by its own recurrence c_t = f_t c_{t-1} + i_t g_t.
+
+    The same equations as `_unroll`, without a Python loop of tensor operations (a loop of T small numpy
+    operations remains for c): 4-6x faster at T 200 (bench/bench_trace.py). Tests hold it to the unrolled trace.
+    """
+    h = module(X.unsqueeze(0))[0][0]  # (T, H)
+    H = h.shape[1]
+    h_prev = torch.cat([h.new_zeros(1, H), h[:-1]])
+    xw = X @ w["W_ih"].T + w["b_ih"]  # (T, G*H)
+    hw = h_prev @ w["W_hh"].T + w["b_hh"]
+    gates: dict[str, np.ndarray] = {}
+    if cell == "lstm":
+        a = xw + hw
+        s = a.sigmoid()
+        i, f, o = (s[:, k * H:(k + 1) * H].cpu().numpy() for k in (0, 1, 3))
+        g = a[:, 2 * H:3 * H].tanh().cpu().numpy()
+        ig = i * g
+        c = np.empty_like(ig)
+        prev = np.zeros(H, dtype=ig.dtype)
+        for t in range(len(c)):
+            prev = c[t] = f[t] * prev + ig[t]
+        gates = {"i": i, "f": f, "g": g, "o": o, "c": c}
+        pre = _split_pre(cell, a.cpu().numpy())
+    elif cell == "gru":
+        xr, xz, xn = xw.chunk(3, dim=-1)
+        hr, hz, hn = hw.chunk(3, dim=-1)
+        ar, az = xr + hr, xz + hz
+        r = ar.sigmoid()
+        an = xn + r * hn
+        arrays = {"r": r, "z": az.sigmoid(), "n": an.tanh()}
+        gates = {k: v.cpu().numpy() for k, v in arrays.items()}
+        pre = {k: v.cpu().numpy() for k, v in (("r", ar), ("z", az), ("n", an))}
+    else:
+        pre = _split_pre(cell, (xw + hw).cpu().numpy())
+    return h, LayerTrace(h=h.cpu().numpy(), gates=gates, pre=pre, grad_h=None, grad_c=None)
+
+
 def trace(model: SeqModel, task: Task, batch: Batch, grads: bool = True) -> Trace:
-    """Recompute one sequence (`batch` holds exactly one) through every layer; optionally ‖dL/dh_t‖."""
+    """Recompute one sequence (`batch` holds exactly one) through every layer; optionally ‖dL/dh_t‖.
+
+    With grads, every layer is unrolled step by step under autograd (`_unroll`), so that the total derivative
+    through time reaches every h_t; without, the gates are recomputed from the fused kernel's states
+    (`_from_fused`), which is several times faster for long text passages.
+    """
     cell = model.cfg.cell
     was_training = model.training
     model.eval()
     dev = next(model.parameters()).device
     x, y = batch.x[:1].to(dev), batch.y[:1].to(dev)
+    unrolled, layers = [], []
     try:
         with torch.set_grad_enabled(grads):
             inp = model.encode(x)[0]  # (T, I)
-            X, per_layer = inp, []
+            X = inp
             for k in range(len(model.rnn)):
                 w = model.recurrent_weights(k)
-                hs, cs, gates, pres = _unroll(cell, X, w["W_ih"], w["W_hh"], w["b_ih"], w["b_hh"], grads)
-                per_layer.append((hs, cs, gates, pres))
-                X = torch.cat(hs, 0)  # (T, H) input of the next layer
+                if grads:
+                    hs, cs, gates, pres = _unroll(cell, X, w["W_ih"], w["W_hh"], w["b_ih"], w["b_hh"], True)
+                    unrolled.append((hs, cs, gates, pres))
+                    X = torch.cat(hs, 0)  # (T, H) input of the next layer
+                else:
+                    X, lt = _from_fused(cell, model.rnn[k], X, w)
+                    layers.append(lt)
             out = model.readout(X).unsqueeze(0)  # (1, T, O)
             loss = task.loss(out, y)
             if grads:
                 loss.backward()
+                layers = [_arrays(cell, *u, grads=True) for u in unrolled]
     finally:
         model.zero_grad(set_to_none=True)
         model.train(was_training)
-
-    def stack(ts) -> np.ndarray:
-        return torch.cat(ts, 0).detach().cpu().numpy()
-
-    layers = []
-    names = GATE_NAMES[cell]
-    for hs, cs, gates, pres in per_layer:
-        g = {n: stack([s[j] for s in gates]) for j, n in enumerate(names)}
-        pre_names = ("i", "f", "g", "o") if cell == "lstm" else (names if cell == "gru" else ("h",))
-        p = {n: stack([s[j] for s in pres]) for j, n in enumerate(pre_names)}
-        gh = gc = None
-        if grads:
-            gh = np.array([0.0 if t.grad is None else t.grad.norm().item() for t in hs], dtype=np.float64)
-            if cell == "lstm":
-                gc = np.array([0.0 if t.grad is None else t.grad.norm().item() for t in cs], dtype=np.float64)
-        layers.append(LayerTrace(h=stack(hs), gates=g, pre=p, grad_h=gh, grad_c=gc))
 
     out_np = out[0].detach().cpu().numpy()
     if task.tokens_out:

@@ -145,11 +145,10 @@ def load(archive: export.RunArchive) -> None:
     if run.train.steps > shared.MAX_STEPS:  # the per-session cap, as for links and the settings form
         run = RunConfig(run.task, run.model, run.train.replace(steps=shared.MAX_STEPS))
     try:
-        new = export.lab_from_run(run, archive.state, archive.text)
+        shared.set_lab(export.lab_from_run(run, archive.state, archive.text))
     except (RunError, ConfigError, DataError) as e:
         st.error(f"Not imported: {plain(str(e))} The current run is unchanged.")
         return
-    shared.set_lab(new)
     st.session_state.ex_loaded = st.session_state.ex_checked[0]
     st.rerun()
 

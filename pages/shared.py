@@ -26,6 +26,9 @@ REFRESH_USE = 0.92  # share of each refresh the fragment may take (training plus
 MIN_TRAIN, MAX_TRAIN = 0.25, 0.85  # seconds of training per refresh, whatever the drawing costs
 FIRST_TRAIN = 0.25  # seconds of training in a full page run (a click), so the page answers at once
 MAX_STEPS = 20_000  # per-session cap on a run's length (each session trains in the server's process)
+# Work per joint training step (Lab.step_flops), so that no learner's step holds the one training slot for
+# long: 25 GFLOP take 0.6-1 s here (bench/bench_limits.py); the headline lesson takes 0.3 GFLOP.
+MAX_STEP_FLOPS = 25e9
 TRAIN_SLOTS = 1  # sessions training at the same moment: they share one Python process, so more only contend
 
 
@@ -80,6 +83,7 @@ def _lab_from_link() -> tuple[Lab | None, bool]:
         lab = lab_from_query({k: v for k, v in q.items() if k.startswith(LINK_KEYS)})
         if lab.train_cfg.steps > MAX_STEPS:
             raise ConfigError(f"train.steps must be at most {MAX_STEPS:,} here, got {lab.train_cfg.steps:,}.")
+        check_cost(lab)
     except (ConfigError, DataError) as e:
         st.session_state.flash = f"The link's settings were not used: {e}"
         return None, False
@@ -93,7 +97,18 @@ def _sync_url(lab: Lab) -> None:
         st.query_params.from_dict(want)
 
 
+def check_cost(lab: Lab) -> None:
+    """Refuse a setting whose training step would hold the server for too long (the per-session limit)."""
+    if lab.step_flops > MAX_STEP_FLOPS:
+        raise ConfigError(
+            f"these settings need about {lab.step_flops / 1e9:,.0f} billion operations per training step, and each "
+            f"session may use at most {MAX_STEP_FLOPS / 1e9:,.0f} billion so that a whole class can train at once; "
+            "lower the lag or sequence length, the batch size, the hidden units or the number of models.")
+
+
 def set_lab(lab: Lab, play: bool = False) -> None:
+    """Make `lab` this learner's run; raises ConfigError (and keeps the current run) if it is over the limits."""
+    check_cost(lab)
     st.session_state.lab = lab
     st.session_state.playing = play
 
@@ -145,11 +160,9 @@ def _reset() -> None:
     lab = get_lab()
     try:
         train = lab.train_cfg.replace(seed=seed(), device=device())
-        new = Lab(lab.task_cfg, train, lab.model_cfgs, text=lab.text)
+        set_lab(Lab(lab.task_cfg, train, lab.model_cfgs, text=lab.text))
     except (ConfigError, DataError) as e:
         st.session_state.flash = str(e)
-        return
-    set_lab(new)
 
 
 MARKDOWN = re.compile(r"([\\`*_\[\]<>()!|~$:#])")  # characters that make markup in st.error / st.info

@@ -77,3 +77,10 @@ def test_a_bad_link_says_why_and_opens_the_default_lesson():
     assert any("link's settings were not used" in e.value and "lag" in e.value for e in at.error)
     lab = at.session_state["lab"]
     assert lab.task_cfg.name == "recall" and lab.task_cfg.lag == 100
+
+
+def test_a_link_over_the_per_session_work_limit_is_refused():
+    at = run_link({"task.name": "recall", "task.lag": "1000", "model.hidden": "256", "train.batch": "256"})
+    no_exception(at)
+    assert any("link's settings were not used" in e.value and "billion operations" in e.value for e in at.error)
+    assert at.session_state["lab"].task_cfg.lag == 100

@@ -105,3 +105,24 @@ def test_upload_shorter_than_one_training_sequence_is_refused():
     no_exception(at)
     assert at.session_state["lab"] is lab
     assert any("too short for training windows of 400" in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_a_setting_too_costly_for_one_session_is_refused_and_the_run_kept():
+    lab = small_lab()
+    lab.advance(2)
+    at = open_page("pages/train.py", {"lab": lab})
+    at.number_input(key="tr_lag").set_value(1000).run()
+    at.select_slider(key="tr_hidden").set_value(256).run()
+    at.select_slider(key="tr_batch").set_value(256).run()
+    next(b for b in at.button if b.key == "tr_apply").click().run()
+    no_exception(at)
+    assert at.session_state["lab"] is lab and lab.step == 2
+    (msg,) = [e.value for e in at.error]
+    assert "billion operations per training step" in msg and "The current run is unchanged" in msg
+    # the same lag with the default model fits: the limit is on the work, not on any one widget
+    at.select_slider(key="tr_hidden").set_value(32).run()
+    at.select_slider(key="tr_batch").set_value(64).run()
+    next(b for b in at.button if b.key == "tr_apply").click().run()
+    no_exception(at)
+    new = at.session_state["lab"]
+    assert new is not lab and new.task_cfg.lag == 1000 and not at.error

@@ -101,11 +101,12 @@ def test_trace_equals_fused_on_value_input(setup):
     assert tr.predictions == tuple(f"{v:.2f}" for v in tr.output.reshape(-1))
 
 
+@pytest.mark.parametrize("grads", [True, False], ids=["unrolled", "from-fused"])
 @pytest.mark.parametrize("setup", [g for g in GRID if g[0] != "rnn"], ids=[i for i in GRID_IDS if "rnn" not in i],
                          indirect=True)
-def test_gates_in_range_and_equations_hold(setup):
+def test_gates_in_range_and_equations_hold(setup, grads):
     task, model = setup
-    tr = trace(model, task, task.display(1))
+    tr = trace(model, task, task.display(1), grads=grads)
     for layer in tr.layers:
         g = layer.gates
         T, H = layer.h.shape
@@ -128,6 +129,27 @@ def test_gates_in_range_and_equations_hold(setup):
             assert g["n"].min() >= -1.0 and g["n"].max() <= 1.0
             np.testing.assert_allclose(layer.h, (1 - g["z"]) * g["n"] + g["z"] * h_prev, rtol=0, atol=1e-6)
             np.testing.assert_allclose(g["z"], 1 / (1 + np.exp(-layer.pre["z"])), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("setup", GRID, ids=GRID_IDS, indirect=True)
+def test_forward_only_trace_equals_the_unrolled_one(setup):
+    """trace(grads=False) takes h from the fused kernel and recomputes the gates for all steps at once; every
+    array must equal the step-by-step unrolled trace's."""
+    task, model = setup
+    b = task.display(2)
+    full, fast = trace(model, task, b), trace(model, task, b, grads=False)
+    assert len(fast.layers) == len(full.layers)
+    for a, e in zip(fast.layers, full.layers, strict=True):
+        assert set(a.gates) == set(e.gates) and set(a.pre) == set(e.pre)
+        assert a.h.dtype == np.float32 and all(v.dtype == np.float32 for v in (*a.gates.values(), *a.pre.values()))
+        np.testing.assert_allclose(a.h, e.h, rtol=0, atol=1e-6)
+        for name in e.gates:
+            np.testing.assert_allclose(a.gates[name], e.gates[name], rtol=0, atol=1e-6, err_msg=name)
+        for name in e.pre:
+            np.testing.assert_allclose(a.pre[name], e.pre[name], rtol=0, atol=1e-5, err_msg=name)
+    np.testing.assert_allclose(fast.output, full.output, rtol=0, atol=1e-5)
+    assert fast.loss == pytest.approx(full.loss, abs=1e-6) and fast.predictions == full.predictions
+    assert fast.tokens == full.tokens and fast.targets == full.targets
 
 
 def test_rnn_trace_has_no_gates_and_pre_is_tanh_argument(make_run):
@@ -239,9 +261,9 @@ def test_trace_fields_and_shortcuts(make_run):
     assert tr.f is tr.layers[0].gates["f"] and tr.h is tr.layers[0].h and tr.grad_c is tr.layers[0].grad_c
     with pytest.raises(AttributeError):
         _ = tr.r
-    no_grad = trace(model, task, b, grads=False)
+    no_grad = trace(model, task, b, grads=False)  # the forward-only path (see the test below)
     assert no_grad.grad_h is None and no_grad.grad_c is None
-    np.testing.assert_array_equal(no_grad.h, tr.h)
+    np.testing.assert_allclose(no_grad.h, tr.h, rtol=0, atol=1e-6)
     # a batch of several sequences traces the first
     two = type(b)(torch.cat([b.x, task.display(5).x]), torch.cat([b.y, task.display(5).y]))
     np.testing.assert_array_equal(trace(model, task, two).h, tr.h)

@@ -239,3 +239,21 @@ def test_learning_happens(make_run):
                           train={"steps": 300, "lr": 1e-2, "val_every": 25, "target": 0.99, "batch": 32}))
     recs = list(tr.steps())
     assert recs[-1].stop == "target" and recs[-1].val_metric >= 0.99
+
+
+def test_lab_step_flops_is_six_times_parameters_timesteps_and_batch():
+    from lstm_core import ModelConfig, TaskConfig, TrainConfig
+    from lstm_core.lab import Lab
+
+    def lab(lag: int, batch: int, hidden: int) -> Lab:
+        return Lab(TaskConfig(name="recall", lag=lag, alphabet=4), TrainConfig(seed=0, batch=batch),
+                   {c: ModelConfig(cell=c, hidden=hidden) for c in ("lstm", "rnn")})
+
+    a = lab(10, 16, 8)
+    # by hand, PyTorch's shapes: one-hot input of 5 (4 symbols + the query mark), output 4
+    lstm = 4 * 8 * (5 + 8) + 2 * 4 * 8 + (8 * 4 + 4)
+    rnn = 8 * (5 + 8) + 2 * 8 + (8 * 4 + 4)
+    T = a.display.x.shape[1]
+    assert T == 11  # the symbol, 9 distractors, the query mark
+    assert a.step_flops == 6 * (lstm + rnn) * T * 16
+    assert lab(10, 32, 8).step_flops == 2 * a.step_flops
