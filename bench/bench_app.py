@@ -10,7 +10,8 @@ machine's training speed survives the live charts.
     B = a new browser session clicks "Start the headline lesson", lets it train S s, clicks Pause, and reads the
         steps done from the sidebar caption "Run: recall, step N of 1,500 (paused)"; steps/s = N / (click to
         the Play button being back). Meanwhile the loss chart's last x and the progress text are polled every
-        0.25 s; each change of the chart is one refresh (the progress bar sits outside the live fragment).
+        0.25 s; each change of the chart is one refresh: refreshes/s = (changes - 1) / (time from the first
+        change to the last). The CPU used by the server and by Chromium in that time comes from /proc.
     Ratio app/headless of the medians (goal >= 0.70).
 
 Prints markdown tables; the whole run takes about 3 minutes. Traffic goes to 127.0.0.1 only.
@@ -124,8 +125,11 @@ def live_session(browser, url: str, seconds: float, poll: float = 0.25) -> dict:
         page.goto(url)
         page.wait_for_function(BUTTON_READY_JS, polling=50, timeout=120_000)
         time.sleep(1.0)  # let the home page's run finish
+        cpu0 = process_cpu(url)
         t_click = time.perf_counter()
         page.get_by_role("button", name=START).click()
+        page.wait_for_url(re.compile(r"/train"), timeout=120_000)  # Home has a chart of its own
+        page.get_by_role("heading", name="Train & compare").wait_for(timeout=120_000)
         page.locator(".js-plotly-plot").first.wait_for(state="visible", timeout=180_000)
         t_chart = time.perf_counter()
         chart_changes: list[tuple[float, int]] = []
@@ -147,21 +151,47 @@ def live_session(browser, url: str, seconds: float, poll: float = 0.25) -> dict:
                 progress_changes += 1
             last_p = p if p is not None else last_p
             time.sleep(max(0.0, poll - (time.perf_counter() - t)))
-        t_pause = time.perf_counter()
         page.get_by_role("button", name=re.compile("Pause")).click()
         page.get_by_role("button", name=re.compile("Play")).wait_for(timeout=60_000)
         t_end = time.perf_counter()
+        cpu1 = process_cpu(url)
         steps = wait_for(lambda: sidebar_step(page), 30, 0.2, "the sidebar's step caption")
-        window = t_pause - t_chart
-        steady = None
+        steady, refreshes = None, 0.0
         if len(chart_changes) >= 2:
             (ta, xa), (tb, xb) = chart_changes[0], chart_changes[-1]
             steady = (xb - xa) / (tb - ta) if tb > ta else None
+            refreshes = (len(chart_changes) - 1) / (tb - ta) if tb > ta else 0.0  # changes per second between them
         return {"steps": steps, "seconds": t_end - t_click, "rate": steps / (t_end - t_click),
-                "steady": steady, "first_chart": t_chart - t_click, "refreshes": len(chart_changes) / window,
-                "progress_changes": progress_changes, "load": load()}
+                "steady": steady, "first_chart": t_chart - t_click, "refreshes": refreshes,
+                "progress_changes": progress_changes, "load": load(),
+                "server_cpu": (cpu1[0] - cpu0[0]) / (t_end - t_click),
+                "browser_cpu": (cpu1[1] - cpu0[1]) / (t_end - t_click)}
     finally:
         ctx.close()
+
+
+def process_cpu(url: str) -> tuple[float, float]:
+    """CPU seconds so far of the Streamlit server and of all Chromium processes (from /proc)."""
+    from load_test import TICK, server_pid
+
+    port = int(url.rsplit(":", 1)[1])
+    server, chromium = 0.0, 0.0
+    spid = server_pid(port)
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{d}/stat").read_text()
+            cmd = Path(f"/proc/{d}/cmdline").read_bytes()
+        except OSError:
+            continue
+        rest = stat[stat.rindex(")") + 2:].split()
+        cpu = (int(rest[11]) + int(rest[12])) / TICK
+        if int(d) == spid:
+            server += cpu
+        elif b"chromium" in cmd:
+            chromium += cpu
+    return server, chromium
 
 
 def warm(browser, url: str) -> None:
@@ -212,15 +242,17 @@ def main(argv: list[str] | None = None) -> int:
                               file=sys.stderr, flush=True)
                         bs.append(live_session(browser, url, a.seconds))
                         print(f"  (b) B{k + 1}: {bs[-1]['steps']} steps in {bs[-1]['seconds']:.1f} s = "
-                              f"{bs[-1]['rate']:.1f} steps/s, {bs[-1]['refreshes']:.2f} refreshes/s "
+                              f"{bs[-1]['rate']:.1f} steps/s, {bs[-1]['refreshes']:.2f} refreshes/s, CPU cores "
+                              f"used: server {bs[-1]['server_cpu']:.2f}, Chromium {bs[-1]['browser_cpu']:.2f} "
                               f"(load {bs[-1]['load']})", file=sys.stderr, flush=True)
                 rows = []
                 for k, (h, b) in enumerate(zip(hs, bs, strict=True)):
                     rows.append([f"A{k + 1} headless", f"{h['steps']}", f"{h['seconds']:.1f}", f"{h['rate']:.1f}",
-                                 "", "", "", h["load"]])
+                                 "", "", "", "", h["load"]])
                     rows.append([f"B{k + 1} app", f"{b['steps']}", f"{b['seconds']:.1f}", f"{b['rate']:.1f}",
                                  f"{b['steady']:.1f}" if b["steady"] else "–", f"{b['first_chart']:.1f}",
-                                 f"{b['refreshes']:.2f}", b["load"]])
+                                 f"{b['refreshes']:.2f}", f"{b['server_cpu']:.2f} / {b['browser_cpu']:.2f}",
+                                 b["load"]])
                 mh = statistics.median(h["rate"] for h in hs)
                 mb = statistics.median(b["rate"] for b in bs)
                 steadies = [b["steady"] for b in bs if b["steady"]]
@@ -228,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
                 mr = statistics.median(b["refreshes"] for b in bs)
                 print(f"### (b) Live training throughput ({a.seconds:.0f} s per round, headline lesson, seed 0)\n")
                 print(table(["round", "steps", "seconds", "steps/s", "steady steps/s (between chart refreshes)",
-                             "click -> first chart (s)", "chart refreshes/s", "load avg"], rows))
+                             "click -> first chart (s)", "chart refreshes/s",
+                             "CPU cores used: server / Chromium", "load avg"], rows))
                 ratio = mb / mh
                 print(f"\nmedian headless {mh:.1f} steps/s, app {mb:.1f} steps/s (click to pause), steady {ms:.1f} "
                       f"steps/s; ratio app/headless **{ratio:.2f}** (steady {ms / mh:.2f}); goal >= 0.70: "

@@ -11,13 +11,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from .config import RunConfig
-from .lab import Lab
-from .runs import RunError, load_snapshots, load_state
-from .train import StepRecord
+
+if TYPE_CHECKING:  # imported where used: `read_curves` serves the Home page before torch has loaded
+    import torch
+
+    from .lab import Lab
+    from .train import StepRecord
 
 ROOT = Path(__file__).resolve().parents[1] / "datasets" / "pretrained"
 
@@ -57,7 +59,21 @@ class LessonData:
     metrics: dict[str, list[dict]]  # per cell: metrics.jsonl rows
 
 
+def read_curves(name: str, root: Path = ROOT) -> dict[str, list[dict]]:
+    """A lesson's training curves per model: its metrics.jsonl rows, read without torch. Empty if not shipped."""
+    out = {}
+    for cell in LESSONS[name].cells:
+        try:
+            text = (root / name / cell / "metrics.jsonl").read_text()
+            out[cell] = [json.loads(line) for line in text.splitlines() if line]
+        except (OSError, ValueError):
+            return {}
+    return out
+
+
 def read_lesson(name: str, root: Path = ROOT) -> LessonData:
+    from .runs import RunError, load_snapshots, load_state
+
     les = LESSONS[name]
     runs, states, snaps, metrics = {}, {}, {}, {}
     for cell in les.cells:
@@ -77,6 +93,8 @@ def read_lesson(name: str, root: Path = ROOT) -> LessonData:
 
 
 def _record(d: dict, metric: str) -> StepRecord:
+    from .train import StepRecord
+
     return StepRecord(step=d["step"], loss=d["loss"], metric=d[metric], grad_norm=d["grad_norm"],
                       seconds=d["seconds"], val_metric=d.get(f"val_{metric}"), val_loss=d.get("val_loss"),
                       stop=d.get("stop"))
@@ -87,6 +105,8 @@ def open_lesson(data: LessonData) -> Lab:
 
     Play continues training from there; Reset trains again from scratch, live, with the same settings.
     """
+    from .lab import Lab
+
     run = data.run
     models = {cell: run.model.replace(cell=cell) for cell in data.states}
     lab = Lab(run.task, run.train, models)

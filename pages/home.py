@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lstm_core import figures  # plotly and numpy only: the Home page never waits for torch
+from lstm_core.lessons import read_curves
 from pages import frame
 
 frame.ensure_router()
@@ -35,6 +37,18 @@ with c2:
         "The model must answer the *first* letter. Chance is 1 in 8 (12.5 %). The LSTM gets it right; "
         "the vanilla RNN, trained on exactly the same batches, stays near chance."
     )
+
+curves = read_curves("recall-100")
+if curves:  # the shipped run of the headline lesson (make pretrained): what the class is about to reproduce
+    fig = figures.training_curves(curves, "val_accuracy", baseline=1 / 8, baseline_label="chance = 1/8",
+                                  title="The headline lesson, trained by make pretrained (seed 0): held-out accuracy",
+                                  y_title="accuracy")
+    fig.update_layout(height=340)
+    st.plotly_chart(fig, key="home_preview", width="stretch", theme=None)
+    st.caption("**What to look for:** both models see exactly the same batches. For several hundred steps "
+               "neither beats chance; then the LSTM's forget gates learn to hold the first letter for 100 steps "
+               "and its accuracy climbs to 100 %. The vanilla RNN never leaves chance. Start the lesson to watch "
+               "it happen live, or open the pretrained lesson below.")
 
 st.markdown("**Or open a pretrained lesson** (trained by `make pretrained`; opens at once, with snapshots "
             "taken during training to scrub through on the Gates page; Reset retrains it live):")

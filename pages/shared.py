@@ -22,9 +22,8 @@ from lstm_core.runs import RunError
 from pages import frame
 
 REFRESH_SECONDS = 1.0  # charts refresh this often while training (the browser asks on a fixed 1 s timer)
-REFRESH_USE = 0.92  # share of each refresh the fragment may take (training plus drawing), so runs never queue up
-MIN_TRAIN, MAX_TRAIN = 0.25, 0.85  # seconds of training per refresh, whatever the drawing costs
-FIRST_TRAIN = 0.25  # seconds of training in a full page run (a click), so the page answers at once
+REFRESH_USE = 0.95  # share of each refresh that drawing plus the training after it may take, so none runs late
+MIN_TRAIN, MAX_TRAIN = 0.25, 0.88  # seconds of training per refresh, whatever the drawing costs
 MAX_STEPS = 20_000  # per-session cap on a run's length (each session trains in the server's process)
 # Work per joint training step (Lab.step_flops), so that no learner's step holds the one training slot for
 # long: 25 GFLOP take 0.6-1 s here (bench/bench_limits.py); the headline lesson takes 0.3 GFLOP.
@@ -41,8 +40,13 @@ ensure_router = frame.ensure_router
 
 
 def get_lab() -> Lab:
-    """This learner's lab; the headline lesson (paused, untrained) if they have none yet."""
+    """This learner's lab; the headline lesson (paused, untrained) if they have none yet.
+
+    While playing, the lab trains in a short-lived thread between two refreshes (see `live`); this waits for
+    that to end first, so no page code ever sees the lab mid-step.
+    """
     frame.warm_up()
+    wait_for_training()
     if "lab" not in st.session_state:
         lab, play = _lab_from_link()
         st.session_state.lab = lab or default_lab()
@@ -181,38 +185,63 @@ def flash() -> None:
         st.error(plain(msg))
 
 
-def train_budget(draw_seconds: float) -> float:
-    """Seconds to train in the next refresh: what is left of it after drawing, within [MIN_TRAIN, MAX_TRAIN]."""
-    return max(MIN_TRAIN, min(MAX_TRAIN, REFRESH_USE * REFRESH_SECONDS - draw_seconds))
+def train_budget(spent: float) -> float:
+    """Seconds to train after a refresh that has taken `spent` seconds so far (waiting for the last training,
+    drawing): the rest of the second, within [MIN_TRAIN, MAX_TRAIN]."""
+    return max(MIN_TRAIN, min(MAX_TRAIN, REFRESH_USE * REFRESH_SECONDS - spent))
+
+
+def _train(lab: Lab, seconds: float) -> None:
+    import torch
+
+    torch.set_flush_denormal(True)  # a per-thread CPU flag (see lstm_core.train.configure_torch)
+    try:
+        with _train_slots():  # playing learners take turns instead of starving the server (bench/load_test.py)
+            lab.advance(MAX_STEPS, max_seconds=seconds)
+    except Exception as e:  # noqa: BLE001 - shown on the next refresh; never a traceback
+        lab.error = f"Training stopped: {e}"
+
+
+def start_training(lab: Lab, seconds: float) -> None:
+    """Train `lab` for `seconds` in a thread of its own, while Streamlit sends this refresh and the browser
+    draws it; the next refresh (any `get_lab`) waits for it. Measured in bench/bench_app.py: with the
+    training inside the refresh, each second lost 0.1-0.2 s to Streamlit and the browser."""
+    t = threading.Thread(target=_train, args=(lab, seconds), name="lstm-gate-lab-train", daemon=True)
+    st.session_state["_training"] = t
+    t.start()
+
+
+def wait_for_training() -> None:
+    """Wait for the training thread started by the last refresh, if any (at most a refresh's budget, plus
+    any wait for a training slot when many learners train at once)."""
+    t = st.session_state.get("_training")
+    if t is not None:
+        t.join()
+        del st.session_state["_training"]
 
 
 def live(draw: Callable[[Lab], None]) -> None:
-    """Draw with `draw(lab)`; while playing, train for a time budget and redraw every second.
+    """Draw with `draw(lab)`; while playing, train until the next refresh, every second.
 
-    The budget is what the refresh leaves after the last drawing (`train_budget`), so the charts keep their one
-    refresh a second while training keeps most of the machine's speed (bench/bench_app.py). A full page run (a
-    click, a page switch) trains only FIRST_TRAIN seconds before it draws.
+    Each refresh waits for the training the last one started, draws the lab as it is, then starts
+    `start_training` for what is left of its second (`train_budget`); the next refresh comes on the browser's
+    timer, checks for the end of the run, and draws again.
     """
     playing = is_playing()
-    st.session_state["_live_full_run"] = True  # this line runs only in full runs, never in a fragment's rerun
 
     @st.fragment(run_every=REFRESH_SECONDS if playing else None)
     def body() -> None:
-        lab = get_lab()
-        full_run = st.session_state.pop("_live_full_run", False)
-        if st.session_state.get("playing") and not lab.done:
-            budget = FIRST_TRAIN if full_run else train_budget(st.session_state.get("_live_draw_seconds", 0.1))
-            with _train_slots():  # playing learners take turns instead of starving the server (bench/load_test.py)
-                lab.advance(MAX_STEPS, max_seconds=budget)
-            if lab.done:  # stop the timer: a full rerun redraws the controls without it
-                st.session_state.playing = False
-                st.rerun()
         t0 = time.perf_counter()
+        lab = get_lab()  # waits for the training the last refresh started
+        if st.session_state.get("playing") and lab.done:  # stop the timer: a full rerun redraws the controls
+            st.session_state.playing = False
+            st.rerun()
         progress(lab)  # inside the fragment, so it moves while training
         if lab.error:
             st.error(lab.error)
         draw(lab)
-        st.session_state["_live_draw_seconds"] = time.perf_counter() - t0
+        if st.session_state.get("playing") and not lab.done:
+            start_training(lab, train_budget(time.perf_counter() - t0))
 
     body()
 

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lstm_core import ModelConfig, RunConfig, TaskConfig, TrainConfig, Trainer, trace
+from lstm_core import ModelConfig, RunConfig, TaskConfig, TrainConfig, Trainer
 from lstm_core import figures as F
+from lstm_core.trace import trace
 
 SRC = Path(F.__file__)
 

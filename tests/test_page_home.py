@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
+import numpy as np
 from apptest_util import (
+    chart,
     no_exception,
     open_page,
     v2_router,  # noqa: F401 (autouse fixture)
@@ -31,3 +35,18 @@ def test_sidebar_has_seed_and_device():
     start = next(b for b in at.button if b.key == "home_start")
     start.click().run()
     assert at.session_state["lab"].train_cfg.seed == 3
+
+
+def test_home_shows_the_shipped_run_of_the_headline_lesson():
+    from lstm_core.lessons import ROOT
+
+    at = open_page()
+    fig = chart(at, "home_preview")
+    lines = {t["name"]: t for t in fig["data"] if t.get("name")}
+    for cell, name in (("lstm", "LSTM"), ("rnn", "vanilla RNN")):
+        rows = [json.loads(r) for r in (ROOT / "recall-100" / cell / "metrics.jsonl").read_text().splitlines()]
+        want = [(r["step"], r["val_accuracy"]) for r in rows if "val_accuracy" in r]
+        np.testing.assert_array_equal(np.asarray(lines[name]["x"]), [s for s, _ in want])
+        np.testing.assert_allclose(np.asarray(lines[name]["y"], dtype=float), [v for _, v in want])
+    assert max(lines["LSTM"]["y"]) >= 0.99 and max(lines["vanilla RNN"]["y"]) < 0.3  # what the caption says
+    assert any("What to look for" in c.value for c in at.caption)

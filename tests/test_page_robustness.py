@@ -28,6 +28,8 @@ def test_a_diverging_run_stops_with_a_message_and_keeps_its_charts():
     lab.task.sample = lambda n, gen, split: Batch(good(n, gen, split).x, torch.full((n, 12, 1), math.nan))
     at = open_page("pages/train.py", {"lab": lab, "playing": True})
     no_exception(at)
+    at.run()  # the refresh after the one that started training: it waits for it and shows what happened
+    no_exception(at)
     kept = at.session_state["lab"]
     assert kept is lab and lab.error and "diverged at step 5" in lab.error
     assert any("diverged" in e.value for e in at.error)

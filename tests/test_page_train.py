@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from apptest_util import (
     chart,
     no_exception,
@@ -47,13 +48,18 @@ def test_each_step_adds_one_point_per_model():
         any(abs(s.get("y0", -1) - 0.25) < 1e-9 for s in metric["layout"].get("shapes", []))
 
 
-def test_play_trains_inside_the_fragment():
+def test_play_trains_between_refreshes_and_the_next_refresh_shows_it():
     at = open_page("pages/train.py", {"lab": small_lab(), "playing": True})
     no_exception(at)
-    step = at.session_state["lab"].step
-    assert step > 0  # one fragment run trained for its time budget
-    # the progress bar is drawn inside the refreshing fragment, after the training: it shows the new step
-    assert any(f"step {step:,} of 200" in p.proto.text for p in at.get("progress"))
+    # a refresh draws the lab as it is, then starts training in a thread until the next refresh
+    assert any("step 0 of 200" in p.proto.text for p in at.get("progress"))
+    at.run()  # the next refresh waits for that training, then draws the new step
+    no_exception(at)
+    lab = at.session_state["lab"]
+    assert lab.step > 0
+    assert any(f"step {lab.step:,} of 200" in p.proto.text for p in at.get("progress"))
+    loss = chart(at, "tr_loss_chart")
+    assert len(traces_by_name(loss)["LSTM"]["y"]) == lab.step
 
 
 def test_choosing_gru_adds_a_third_model():
@@ -126,3 +132,11 @@ def test_a_setting_too_costly_for_one_session_is_refused_and_the_run_kept():
     no_exception(at)
     new = at.session_state["lab"]
     assert new is not lab and new.task_cfg.lag == 1000 and not at.error
+
+
+def test_the_training_budget_is_what_the_refresh_leaves_after_drawing():
+    from pages import shared
+
+    assert shared.train_budget(0.1) == pytest.approx(shared.REFRESH_USE * shared.REFRESH_SECONDS - 0.1)
+    assert shared.train_budget(0.0) == shared.MAX_TRAIN  # never more than the cap
+    assert shared.train_budget(2.0) == shared.MIN_TRAIN  # a slow page still trains a little each refresh

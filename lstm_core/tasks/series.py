@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import torch
 
-from datasets.series import SERIES_INFO, load_series
-
 from ..config import TaskConfig
 from .base import VAL_STREAM, Batch, DataError, Task, batch_generator
 
@@ -27,6 +25,8 @@ class Series(Task):
     def __init__(self, cfg: TaskConfig, seed: int = 0):
         self.t = cfg.seq_len
         self.horizon = self.t
+        from datasets.series import SERIES_INFO, load_series  # here: datasets.series imports this package
+
         raw = torch.from_numpy(load_series(cfg.series))
         cut = int(len(raw) * 0.8)
         if len(raw) - cut < self.t + 2:

@@ -11,8 +11,6 @@ from collections import Counter
 
 import torch
 
-from datasets.corpora import load_corpus
-
 from ..config import TaskConfig
 from .base import Batch, DataError, Task
 
@@ -30,7 +28,10 @@ class Text(Task):
     def __init__(self, cfg: TaskConfig, text: str | None = None):
         self.t = cfg.seq_len
         self.horizon = self.t
-        text = text if text is not None else load_corpus(cfg.corpus, cfg.text_file)
+        if text is None:
+            from datasets.corpora import load_corpus  # here: datasets.corpora imports this package
+
+            text = load_corpus(cfg.corpus, cfg.text_file)
         if len(text) < 2 * (self.t + 2):
             raise DataError(f"the text has {len(text)} characters, too short for training windows of "
                             f"{self.t}; give more text or a shorter sequence length.")
