@@ -37,7 +37,8 @@ def _warm() -> None:
 
 @st.cache_resource(show_spinner=False)
 def warm_up_thread() -> threading.Thread:
-    t = threading.Thread(target=_warm, name="lstm-gate-lab-warm-up", daemon=True)
+    # not a daemon: interrupting torch mid-import or mid-step at exit aborts the process
+    t = threading.Thread(target=_warm, name="lstm-gate-lab-warm-up", daemon=False)
     t.start()
     return t
 
@@ -45,6 +46,15 @@ def warm_up_thread() -> threading.Thread:
 def warm_up() -> None:
     """Block until the engine is warm (pages that train call this; it returns at once after the first time)."""
     warm_up_thread().join()
+
+
+def wait_for_training() -> None:
+    """Wait for the training thread the last live refresh started, if any (pages/shared.py `live`): at most
+    a refresh's budget, plus any wait for a training slot when many learners train at once."""
+    t = st.session_state.get("_training")
+    if t is not None:
+        t.join()
+        del st.session_state["_training"]
 
 
 def sidebar() -> None:
@@ -67,6 +77,7 @@ def sidebar() -> None:
             st.caption(f"auto → **{pick_device('auto').type}** on this server")
         lab = st.session_state.get("lab")
         if lab is not None:
+            wait_for_training()  # so the caption shows the step the page will show
             playing = bool(st.session_state.get("playing")) and not lab.done
             state = "training" if playing else ("finished" if lab.done else "paused")
             st.caption(f"Run: {lab.task.name}, step {lab.step:,} of {lab.train_cfg.steps:,} ({state})")

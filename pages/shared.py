@@ -46,7 +46,7 @@ def get_lab() -> Lab:
     that to end first, so no page code ever sees the lab mid-step.
     """
     frame.warm_up()
-    wait_for_training()
+    frame.wait_for_training()
     if "lab" not in st.session_state:
         lab, play = _lab_from_link()
         st.session_state.lab = lab or default_lab()
@@ -206,18 +206,11 @@ def start_training(lab: Lab, seconds: float) -> None:
     """Train `lab` for `seconds` in a thread of its own, while Streamlit sends this refresh and the browser
     draws it; the next refresh (any `get_lab`) waits for it. Measured in bench/bench_app.py: with the
     training inside the refresh, each second lost 0.1-0.2 s to Streamlit and the browser."""
-    t = threading.Thread(target=_train, args=(lab, seconds), name="lstm-gate-lab-train", daemon=True)
+    # not a daemon (which it would be by default, started from a daemon thread): at exit Python waits for it
+    # (under a second) instead of stopping torch mid-step, which aborts the process
+    t = threading.Thread(target=_train, args=(lab, seconds), name="lstm-gate-lab-train", daemon=False)
     st.session_state["_training"] = t
     t.start()
-
-
-def wait_for_training() -> None:
-    """Wait for the training thread started by the last refresh, if any (at most a refresh's budget, plus
-    any wait for a training slot when many learners train at once)."""
-    t = st.session_state.get("_training")
-    if t is not None:
-        t.join()
-        del st.session_state["_training"]
 
 
 def live(draw: Callable[[Lab], None]) -> None:

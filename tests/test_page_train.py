@@ -49,17 +49,23 @@ def test_each_step_adds_one_point_per_model():
 
 
 def test_play_trains_between_refreshes_and_the_next_refresh_shows_it():
+    import re
+
     at = open_page("pages/train.py", {"lab": small_lab(), "playing": True})
     no_exception(at)
     # a refresh draws the lab as it is, then starts training in a thread until the next refresh
     assert any("step 0 of 200" in p.proto.text for p in at.get("progress"))
-    at.run()  # the next refresh waits for that training, then draws the new step
+    at.run()  # the next refresh waits for that training, then draws the new step (and starts the next)
     no_exception(at)
+    (drawn,) = {int(m.group(1).replace(",", "")) for p in at.get("progress")
+                if (m := re.search(r"step ([\d,]+) of 200", p.proto.text))}
+    assert drawn > 0
+    # the sidebar, drawn before the page, waited for the same training: it names the same step
+    assert any(f"step {drawn:,} of 200" in c.value for c in at.sidebar.caption)
     lab = at.session_state["lab"]
-    assert lab.step > 0
-    assert any(f"step {lab.step:,} of 200" in p.proto.text for p in at.get("progress"))
-    loss = chart(at, "tr_loss_chart")
-    assert len(traces_by_name(loss)["LSTM"]["y"]) == lab.step
+    loss = traces_by_name(chart(at, "tr_loss_chart"))["LSTM"]["y"]
+    assert len(loss) == drawn
+    np.testing.assert_allclose(loss, [r.loss for r in lab.trainers["lstm"].history[:drawn]], rtol=1e-6)
 
 
 def test_choosing_gru_adds_a_third_model():
