@@ -23,7 +23,8 @@ RESULTS = BENCH / "results"
 KNOWN = ("bench_trainer", "bench_trace", "bench_text")
 QUICK = {"bench_trainer": ["--rounds", "2", "--steps", "5", "--warmup", "1"],
          "bench_trace": ["--rounds", "2"],
-         "bench_text": ["--seconds", "10", "--slice", "2"]}
+         "bench_text": ["--seconds", "10", "--slice", "2"],
+         "bench_limits": ["--quick", "--min-seconds", "0.2"]}
 
 
 def scripts() -> list[str]:

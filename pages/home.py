@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lstm_core import figures  # plotly and numpy only: the Home page never waits for torch
-from lstm_core.lessons import read_curves
 from pages import frame
 
 frame.ensure_router()
@@ -37,6 +35,11 @@ with c2:
         "The model must answer the *first* letter. Chance is 1 in 8 (12.5 %). The LSTM gets it right; "
         "the vanilla RNN, trained on exactly the same batches, stays near chance."
     )
+
+# Imported here, after the button is on screen: plotly takes a few tenths of a second to import on a fresh server.
+# Neither imports torch (tests/test_isolation.py), which loads in a background thread meanwhile.
+from lstm_core import figures  # noqa: E402
+from lstm_core.lessons import read_curves  # noqa: E402
 
 curves = read_curves("recall-100")
 if curves:  # the shipped run of the headline lesson (make pretrained): what the class is about to reproduce

@@ -213,12 +213,31 @@ def start_training(lab: Lab, seconds: float) -> None:
     t.start()
 
 
-def live(draw: Callable[[Lab], None]) -> None:
+class Records:
+    """A lab as a page that draws only from step records sees it while the lab trains on in its thread: the
+    records as they were when the refresh began (so the charts agree with the progress bar), everything else
+    (task, model names, settings) from the lab itself."""
+
+    def __init__(self, lab: Lab):
+        self._lab = lab
+        self.histories = {name: list(h) for name, h in lab.histories.items()}
+        self.step = lab.step
+
+    def latest_val(self, name: str) -> float | None:
+        return next((r.val_metric for r in reversed(self.histories[name]) if r.val_metric is not None), None)
+
+    def __getattr__(self, name: str):
+        return getattr(self._lab, name)
+
+
+def live(draw: Callable[[Lab], None], records_only: bool = False) -> None:
     """Draw with `draw(lab)`; while playing, train until the next refresh, every second.
 
     Each refresh waits for the training the last one started, draws the lab as it is, then starts
     `start_training` for what is left of its second (`train_budget`); the next refresh comes on the browser's
-    timer, checks for the end of the run, and draws again.
+    timer, checks for the end of the run, and draws again. A page whose `draw` reads nothing but the step
+    records (`records_only`: Train & compare) gets them as `Records` and the training starts before it draws,
+    so drawing overlaps training too; pages that trace the model draw first, from weights that stand still.
     """
     playing = is_playing()
 
@@ -229,11 +248,17 @@ def live(draw: Callable[[Lab], None]) -> None:
         if st.session_state.get("playing") and lab.done:  # stop the timer: a full rerun redraws the controls
             st.session_state.playing = False
             st.rerun()
+        train = bool(st.session_state.get("playing")) and not lab.done
         progress(lab)  # inside the fragment, so it moves while training
         if lab.error:
             st.error(lab.error)
+        if train and records_only:
+            view = Records(lab)
+            start_training(lab, train_budget(time.perf_counter() - t0))
+            draw(view)  # type: ignore[arg-type]  (reads the records copied above, and the lab's settings)
+            return
         draw(lab)
-        if st.session_state.get("playing") and not lab.done:
+        if train:
             start_training(lab, train_budget(time.perf_counter() - t0))
 
     body()

@@ -143,4 +143,4 @@ def draw(lab: Lab) -> None:
                     "barely reaches the first symbol. Spikes mean exploding gradients; clipping caps them.")
 
 
-shared.live(draw)
+shared.live(draw, records_only=True)  # draw reads only step records: it may overlap training
