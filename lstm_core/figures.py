@@ -92,8 +92,8 @@ def _house_template() -> go.layout.Template:
     """plotly_white with the house type and axes, built once and registered as plotly's default template.
 
     A figure takes the default template without copying or re-validating it, so building a figure costs a few
-    milliseconds; setting the same look with `update_layout` on every figure cost about 80 ms each (measured in
-    bench/bench_figures.py), which is most of a live refresh.
+    milliseconds; setting the same look with `update_layout` on every figure cost about 80 ms each (measured on
+    the three training curves of a 300-step run: 0.245 s to build, 0.055 s with this template).
     """
     t = go.layout.Template(pio.templates["plotly_white"])
     t.layout.update(

@@ -21,6 +21,11 @@ from .train import DivergedError, StepRecord, Trainer
 NAMES = {"lstm": "LSTM", "rnn": "vanilla RNN", "gru": "GRU"}
 
 
+def latest_val(history: list[StepRecord]) -> float | None:
+    """The most recent held-out metric in a list of step records (None before the first evaluation)."""
+    return next((r.val_metric for r in reversed(history) if r.val_metric is not None), None)
+
+
 @dataclass
 class GradSnapshot:
     step: int  # optimiser steps done when captured
@@ -84,10 +89,7 @@ class Lab:
 
     def latest_val(self, name: str) -> float | None:
         """The most recent held-out metric of model `name` (None before the first evaluation)."""
-        for r in reversed(self.trainers[name].history):
-            if r.val_metric is not None:
-                return r.val_metric
-        return None
+        return latest_val(self.trainers[name].history)
 
     # -- training -------------------------------------------------------------------------------------------
     def advance(self, max_steps: int, max_seconds: float = float("inf")) -> int:

@@ -61,14 +61,14 @@ class LessonData:
 
 def read_curves(name: str, root: Path = ROOT) -> dict[str, list[dict]]:
     """A lesson's training curves per model: its metrics.jsonl rows, read without torch. Empty if not shipped."""
-    out = {}
-    for cell in LESSONS[name].cells:
-        try:
-            text = (root / name / cell / "metrics.jsonl").read_text()
-            out[cell] = [json.loads(line) for line in text.splitlines() if line]
-        except (OSError, ValueError):
-            return {}
-    return out
+    try:
+        return {cell: _metrics(root / name / cell) for cell in LESSONS[name].cells}
+    except (OSError, ValueError):
+        return {}
+
+
+def _metrics(folder: Path) -> list[dict]:
+    return [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines() if line]
 
 
 def read_lesson(name: str, root: Path = ROOT) -> LessonData:
@@ -80,7 +80,7 @@ def read_lesson(name: str, root: Path = ROOT) -> LessonData:
         folder = root / name / cell
         try:
             runs[cell] = RunConfig.from_json((folder / "config.json").read_text())
-            metrics[cell] = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines() if line]
+            metrics[cell] = _metrics(folder)
         except (OSError, ValueError) as e:
             raise RunError(f"the pretrained lesson {name!r} is incomplete ({e}); run 'make pretrained'.") from None
         states[cell] = load_state(folder / "model.pt")

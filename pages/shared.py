@@ -15,7 +15,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from lstm_core import ConfigError, DataError
-from lstm_core.lab import NAMES, Lab, headline_lab, lab_from_query, lab_to_query
+from lstm_core.lab import NAMES, Lab, headline_lab, lab_from_query, lab_to_query, latest_val
 from lstm_core.lessons import LessonData, open_lesson, read_lesson
 from lstm_core.lessons import available as lessons_available
 from lstm_core.runs import RunError
@@ -103,9 +103,10 @@ def _sync_url(lab: Lab) -> None:
 
 def check_cost(lab: Lab) -> None:
     """Refuse a setting whose training step would hold the server for too long (the per-session limit)."""
-    if lab.step_flops > MAX_STEP_FLOPS:
+    flops = lab.step_flops
+    if flops > MAX_STEP_FLOPS:
         raise ConfigError(
-            f"these settings need about {lab.step_flops / 1e9:,.0f} billion operations per training step, and each "
+            f"these settings need about {flops / 1e9:,.0f} billion operations per training step, and each "
             f"session may use at most {MAX_STEP_FLOPS / 1e9:,.0f} billion so that a whole class can train at once; "
             "lower the lag or sequence length, the batch size, the hidden units or the number of models.")
 
@@ -224,7 +225,7 @@ class Records:
         self.step = lab.step
 
     def latest_val(self, name: str) -> float | None:
-        return next((r.val_metric for r in reversed(self.histories[name]) if r.val_metric is not None), None)
+        return latest_val(self.histories[name])
 
     def __getattr__(self, name: str):
         return getattr(self._lab, name)
