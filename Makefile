@@ -40,18 +40,18 @@ lint: $(VENV)/.dev
 	$(PY) -m ruff check .
 
 bench: $(VENV)/.dev chromium
-	OMP_NUM_THREADS=1 $(PY) bench/run_all.py
+	OMP_NUM_THREADS=1 $(PY) -m bench.run_all
 
 # Lesson checkpoints shipped in datasets/pretrained, made through the command line.
 pretrained: $(VENV)/.runtime
 	OMP_NUM_THREADS=1 $(PY) -m datasets.make_pretrained
 
 sweep: $(VENV)/.runtime
-	OMP_NUM_THREADS=1 $(PY) -m lstm_core sweep --task recall --models lstm,rnn,gru --lags 10,20,50,100,200 --steps 100000 \
+	OMP_NUM_THREADS=1 $(PY) -m lstm_core sweep --task recall --models lstm,rnn,gru --lags 10,20,50,100,200 --steps 20000 \
 	  --seeds 0,1,2,3,4 --max-seconds 30 --clock cpu --target 0.99 --jobs 2 --out bench/results/sweep.csv
 
 screenshots: $(VENV)/.dev chromium
-	../shared/tools/screenshot-pages screenshots
+	$(PY) -m tests.screenshots screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache screenshots

@@ -1,23 +1,18 @@
-"""Shared helpers for the benchmark scripts: import path, the plain-PyTorch baseline model, tables, timing.
+"""Shared helpers for the benchmark scripts: the plain-PyTorch baseline model, tables, timing.
 
-Not a benchmark itself (the runner only picks up `bench_*.py`).
+Not a benchmark itself (the runner only picks up `bench_*.py`). Scripts run from the repository's root as
+modules, `python -m bench.bench_trainer`, so they import the project without editing sys.path.
 """
 
 from __future__ import annotations
 
 import statistics
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # `python bench/x.py` puts bench/ first on the path, not the repo
-    sys.path.insert(0, str(ROOT))
+import torch
+from torch import nn
+from torch.nn import functional as F
 
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-from torch.nn import functional as F  # noqa: E402
-
-from lstm_core.tasks.base import IGNORE  # noqa: E402
+from lstm_core.tasks.base import IGNORE
 
 CELL_MODULES = {"lstm": nn.LSTM, "rnn": nn.RNN, "gru": nn.GRU}
 

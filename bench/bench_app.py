@@ -29,12 +29,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-for p in (ROOT, ROOT / "tests"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
+from tests.browser_util import ARGS, CHROMIUM, start_server, wait_for
 
-from browser_util import ARGS, CHROMIUM, start_server, wait_for  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 START = re.compile("Start the headline lesson")
 BUTTON_READY_JS = """() => {
@@ -54,7 +51,6 @@ CHART_STEP_JS = """() => {
 }"""
 HEADLESS = """
 import json, sys, time
-sys.path.insert(0, {root!r})
 from lstm_core import configure_torch
 from lstm_core.lab import headline_lab
 configure_torch(1)
@@ -110,7 +106,7 @@ def first_page(browser, rounds: int) -> list[dict]:
 # -- (b) -------------------------------------------------------------------------------------------------------
 def headless(seconds: float) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-c", HEADLESS.format(root=str(ROOT), seconds=seconds)], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-c", HEADLESS.format(seconds=seconds)], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=seconds + 300)
     if proc.returncode != 0:
         raise RuntimeError(f"headless run failed: {proc.stderr[-2000:]}")
@@ -172,7 +168,7 @@ def live_session(browser, url: str, seconds: float, poll: float = 0.25) -> dict:
 
 def process_cpu(url: str) -> tuple[float, float]:
     """CPU seconds so far of the Streamlit server and of all Chromium processes (from /proc)."""
-    from load_test import TICK, server_pid
+    from bench.load_test import TICK, server_pid
 
     port = int(url.rsplit(":", 1)[1])
     server, chromium = 0.0, 0.0

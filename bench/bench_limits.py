@@ -1,10 +1,10 @@
-"""What one training step costs, by setting: the estimate that bounds a session (Lab.step_flops) against the
-measured time of a step, so the per-session limit in pages/shared.py is a measured one.
+"""What one training step costs, by setting: the estimate that bounds a session (limits.step_flops) against the
+measured time of a step, so the per-session limit in lstm_core/limits.py is a measured one.
 
 For each setting: build the Lab, take one step (warm-up), then time the next steps (at least 3, at least 2 s),
 one torch thread as in the app. Prints a markdown table: estimated GFLOP per step, measured seconds per step,
 and GFLOP/s; then the slowest setting that the app accepts (MAX_STEP_FLOPS) and the time it takes.
-Usage: python bench/bench_limits.py [--quick]
+Usage: python -m bench.bench_limits [--quick]
 """
 
 from __future__ import annotations
@@ -13,13 +13,10 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from lstm_core import ModelConfig, TaskConfig, TrainConfig, configure_torch  # noqa: E402
-from lstm_core.lab import Lab  # noqa: E402
+from lstm_core import ModelConfig, TaskConfig, TrainConfig, configure_torch
+from lstm_core.lab import Lab
+from lstm_core.limits import MAX_STEP_FLOPS, step_flops
 
 # (label, task kwargs, hidden, batch): the headline lesson, the pretrained ones, and the corners of the widgets
 SETTINGS = [
@@ -37,14 +34,15 @@ SETTINGS = [
 
 
 def measure(task: dict, hidden: int, batch: int, min_seconds: float) -> tuple[float, float]:
-    lab = Lab(TaskConfig(**task), TrainConfig(seed=0, steps=10_000, batch=batch),
-              {c: ModelConfig(cell=c, hidden=hidden) for c in ("lstm", "rnn")})
+    models = {c: ModelConfig(cell=c, hidden=hidden) for c in ("lstm", "rnn")}
+    lab = Lab(TaskConfig(**task), TrainConfig(seed=0, steps=10_000, batch=batch), models,
+              check_limits=False)  # settings over the limit are measured too
     lab.advance(1)
     t0, n = time.perf_counter(), 0
     while n < 3 or time.perf_counter() - t0 < min_seconds:
         lab.advance(1)
         n += 1
-    return lab.step_flops, (time.perf_counter() - t0) / n
+    return step_flops(lab.task_cfg, models.values(), batch), (time.perf_counter() - t0) / n
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +51,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--min-seconds", type=float, default=2.0)
     a = ap.parse_args(argv)
     configure_torch(1)
-    from pages.shared import MAX_STEP_FLOPS
 
     rows = []
     for label, task, hidden, batch in SETTINGS[:-2] if a.quick else SETTINGS:

@@ -19,9 +19,9 @@ import math
 import time
 
 import torch
-from _common import machine_line, markdown_table, plain_copy_of
-from _common import plain_step as plain_update
 
+from bench._common import machine_line, markdown_table, plain_copy_of
+from bench._common import plain_step as plain_update
 from lstm_core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
 from lstm_core.train import Trainer, configure_torch
 
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.plain_init == "same":
         net = plain_copy_of(tr.model)
     else:
-        from _common import PlainNet
+        from bench._common import PlainNet
 
         torch.manual_seed(a.seed)
         net = PlainNet("lstm", task.input_size, a.hidden, task.output_size)

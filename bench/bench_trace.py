@@ -17,8 +17,8 @@ import argparse
 import time
 
 import torch
-from _common import machine_line, markdown_table, median
 
+from bench._common import machine_line, markdown_table, median
 from lstm_core.config import ModelConfig, TaskConfig
 from lstm_core.models import build_model
 from lstm_core.tasks import make_task

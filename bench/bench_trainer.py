@@ -21,8 +21,8 @@ import argparse
 import time
 
 import torch
-from _common import machine_line, markdown_table, median, plain_copy_of, plain_step
 
+from bench._common import machine_line, markdown_table, median, plain_copy_of, plain_step
 from lstm_core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
 from lstm_core.train import Trainer, configure_torch
 

@@ -14,8 +14,8 @@ the server's resident memory (VmRSS) and CPU time every second, and the CPU time
 Traffic goes only to 127.0.0.1; every wait has a timeout and the whole run a deadline (--deadline, default
 25 min), after which unfinished sessions are reported as failed and everything is closed.
 
-    python bench/load_test.py --sessions 3                 # a quick check
-    python bench/load_test.py --sessions 20 > load.txt     # the class (several minutes on 2 cores)
+    python -m bench.load_test --sessions 3                 # a quick check
+    python -m bench.load_test --sessions 20 > load.txt     # the class (several minutes on 2 cores)
 """
 
 from __future__ import annotations
@@ -33,12 +33,9 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-for p in (ROOT, ROOT / "tests"):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
+from tests.browser_util import ARGS, CHROMIUM, start_server
 
-from browser_util import ARGS, CHROMIUM, start_server  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 START = re.compile("Start the headline lesson")
 CAPTION = re.compile(r"Run: [\w-]+, step ([\d,]+) of ([\d,]+) \((\w+)\)")

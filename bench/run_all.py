@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         args = list(QUICK.get(name, [])) if a.quick else []
         if name == "bench_text" and not a.quick:
             args += ["--seconds", text_seconds]
-        cmd = [sys.executable, str(BENCH / f"{name}.py"), *args]
+        cmd = [sys.executable, "-m", f"bench.{name}", *args]
         print(f"\n===== {name} {' '.join(args)}".rstrip(), flush=True)
         t0 = time.perf_counter()
         lines = []

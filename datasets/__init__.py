@@ -1,1 +1,4 @@
-"""Data the app ships or loads offline: text corpora, real time series, pretrained lesson checkpoints."""
+"""Data the app ships or loads, all offline: corpora, real series, the pretrained lessons and their registry.
+
+Imports nothing from `lstm_core`: the engine depends on its data, never the other way round.
+"""

@@ -1,7 +1,9 @@
-"""Character-level corpora, all offline: Python's own documentation and source, a generated grammar, a file.
+"""Character-level corpora, all offline, in one registry: Python's own documentation and source, a generated
+grammar, and text from outside (an upload, or `--text-file`).
 
-`load_corpus(name, path)` returns the text; `check_text(text)` validates text from outside (an upload or a
-path) and raises `DataError` with one sentence naming what is wrong and what is allowed.
+`CORPORA` is the registry the settings form, the command line and links read; adding a corpus is one function
+here and one line in it. `load_corpus(name, path)` returns the text; `check_text(data)` validates text from
+outside and raises `DataError` with one sentence naming what is wrong and what is allowed.
 """
 
 from __future__ import annotations
@@ -9,38 +11,68 @@ from __future__ import annotations
 import functools
 import importlib.util
 import random
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from lstm_core.tasks.base import DataError
+from .errors import DataError
 
 MAX_TEXT_BYTES = 5 * 1024 * 1024  # uploads and --text-file larger than this are refused
 MIN_TEXT_CHARS = 200  # shorter text cannot fill a training window and a held-out split
+UPLOAD = "file"  # the corpus name of text from outside: an upload in the app, --text-file on the command line
 
 # Standard-library modules whose source makes the "python-source" corpus (plain, well-formatted Python).
 SOURCE_MODULES = ("textwrap", "string", "fractions", "heapq", "bisect", "colorsys", "shlex", "difflib",
                   "calendar", "statistics", "json.encoder", "json.decoder", "dataclasses", "functools")
 
 
+def python_docs() -> str:
+    """English prose: the help topics of Python's documentation, shipped with Python itself (pydoc_data)."""
+    from pydoc_data.topics import topics
+
+    return "\n\n".join(topics[k].strip() for k in sorted(topics))
+
+
+def python_source() -> str:
+    """Python code: the source of a few standard-library modules, as installed with Python."""
+    parts = []
+    for mod in SOURCE_MODULES:
+        spec = importlib.util.find_spec(mod)
+        if spec and spec.origin and spec.origin.endswith(".py"):
+            parts.append(Path(spec.origin).read_text(encoding="utf-8"))
+    return "\n\n".join(parts)
+
+
+def reber() -> str:
+    return embedded_reber(4000, seed=0)
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str  # as in TaskConfig.corpus, links and --corpus
+    title: str  # one line for the settings form
+    load: Callable[[], str] | None  # the text; None for UPLOAD, whose text comes from outside
+
+
+CORPORA: dict[str, Corpus] = {c.name: c for c in (
+    Corpus("python-docs", "Python's documentation (English prose)", python_docs),
+    Corpus("python-source", "Python source code", python_source),
+    Corpus("reber", "embedded Reber grammar (generated)", reber),
+    Corpus(UPLOAD, "upload your own text", None),
+)}
+
+
 @functools.lru_cache(maxsize=8)
 def load_corpus(name: str, path: str | None = None) -> str:
-    if name == "python-docs":
-        from pydoc_data.topics import topics
-
-        return "\n\n".join(topics[k].strip() for k in sorted(topics))
-    if name == "python-source":
-        parts = []
-        for mod in SOURCE_MODULES:
-            spec = importlib.util.find_spec(mod)
-            if spec and spec.origin and spec.origin.endswith(".py"):
-                parts.append(Path(spec.origin).read_text(encoding="utf-8"))
-        return "\n\n".join(parts)
-    if name == "reber":
-        return embedded_reber(4000, seed=0)
-    if name == "file":
-        if not path:
-            raise DataError("no text file was given.")
-        return read_text_file(path)
-    raise DataError(f"unknown corpus {name!r}; allowed: python-docs, python-source, reber, file.")
+    """The text of corpus `name`; for UPLOAD, of the UTF-8 file at `path` (checked with `check_text`)."""
+    corpus = CORPORA.get(name)
+    if corpus is None:
+        raise DataError(f"unknown corpus {name!r}; allowed: {', '.join(CORPORA)}.")
+    if corpus.load is not None:
+        return corpus.load()
+    if not path:
+        raise DataError("no text file was given.")
+    return read_text_file(path)
 
 
 def read_text_file(path: str) -> str:
@@ -86,7 +118,7 @@ def embedded_reber(n: int, seed: int) -> str:
     graph = {0: [("T", 1), ("P", 2)], 1: [("S", 1), ("X", 3)], 2: [("T", 2), ("V", 4)],
              3: [("X", 2), ("S", 5)], 4: [("P", 3), ("V", 5)]}
 
-    def reber() -> str:
+    def inner() -> str:
         s, node = "B", 0
         while node != 5:
             sym, node = rng.choice(graph[node])
@@ -96,5 +128,5 @@ def embedded_reber(n: int, seed: int) -> str:
     lines = []
     for _ in range(n):
         outer = rng.choice("TP")
-        lines.append("B" + outer + reber() + outer + "E")
+        lines.append("B" + outer + inner() + outer + "E")
     return "\n".join(lines) + "\n"

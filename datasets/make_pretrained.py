@@ -12,13 +12,13 @@ import subprocess
 import sys
 import time
 
-from lstm_core.lessons import LESSONS, ROOT
+from .lessons import LESSONS, folder
 
 
 def make(name: str) -> None:
     les = LESSONS[name]
     for cell in les.cells:
-        out = ROOT / name / cell
+        out = folder(name, cell)
         if out.exists():
             shutil.rmtree(out)
         cmd = [sys.executable, "-m", "lstm_core", "train", *les.args, "--model", cell,

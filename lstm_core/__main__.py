@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
 import sys
 from concurrent.futures import ProcessPoolExecutor
@@ -15,23 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import (
-    CELLS,
-    CORPORA,
-    GATE_INITS,
-    SERIES,
-    TASKS,
-    ConfigError,
-    ModelConfig,
-    RunConfig,
-    TaskConfig,
-    TrainConfig,
-)
-from .export import trace_arrays, write_trace_csv_rows
-from .runs import RunError, load_run
+from .cells import CELLS
+from .config import ModelConfig, RunConfig, TaskConfig, TrainConfig, bound
+from .errors import ConfigError, DataError, DivergedError, RunError
+from .runs import load_run
 from .sweep import sweep_one, sweep_table, train_run
-from .tasks.base import DataError
-from .train import DivergedError
+from .tasks import TASKS
+from .trace_file import trace_arrays, trace_csv_text
 
 
 class UsageError(Exception):
@@ -43,46 +34,48 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _add_run_args(p: argparse.ArgumentParser) -> None:
-    d_task, d_model, d_train = TaskConfig(), ModelConfig(), TrainConfig()
-    p.add_argument("--task", default=d_task.name, help=f"one of {', '.join(TASKS)}")
-    p.add_argument("--lag", type=int, default=d_task.lag, help="recall/copy: timesteps to remember over")
-    p.add_argument("--alphabet", type=int, default=d_task.alphabet, help="recall: distinct symbols")
-    p.add_argument("--copy-len", type=int, default=d_task.copy_len, help="copy: symbols to reproduce")
-    p.add_argument("--seq-len", type=int, default=d_task.seq_len, help="sine/text/series: window length")
-    p.add_argument("--corpus", default=d_task.corpus, help=f"text: one of {', '.join(CORPORA)}")
-    p.add_argument("--text-file", default=None, help="text: a UTF-8 file to learn (sets --corpus file)")
-    p.add_argument("--series", default=d_task.series, help=f"series: one of {', '.join(SERIES)}")
-    p.add_argument("--hidden", type=int, default=d_model.hidden)
-    p.add_argument("--layers", type=int, default=d_model.layers)
-    p.add_argument("--dropout", type=float, default=d_model.dropout)
-    p.add_argument("--gate-init", default=d_model.gate_init, help=f"LSTM: one of {', '.join(GATE_INITS)}")
-    p.add_argument("--forget-bias", type=float, default=d_model.forget_bias)
-    p.add_argument("--init-scale", type=float, default=d_model.init_scale)
-    p.add_argument("--steps", type=int, default=d_train.steps)
-    p.add_argument("--batch", type=int, default=d_train.batch)
-    p.add_argument("--lr", type=float, default=d_train.lr)
-    p.add_argument("--clip", type=float, default=d_train.clip, help="max gradient norm; 0 = off")
-    p.add_argument("--weight-decay", type=float, default=d_train.weight_decay)
-    p.add_argument("--val-every", type=int, default=d_train.val_every)
-    p.add_argument("--patience", type=int, default=d_train.patience, help="early stopping; 0 = off")
-    p.add_argument("--device", default=d_train.device)
-    p.add_argument("--max-seconds", type=float, default=None)
-    p.add_argument("--target", type=float, default=None)
-    p.add_argument("--clock", default=d_train.clock,
-                   help="what --max-seconds and 'seconds' count: wall, or cpu (this process's CPU time)")
+# Config fields with a flag of another name, and fields the command line does not set directly.
+FLAGS = {(TaskConfig, "name"): "--task", (ModelConfig, "cell"): "--model"}
+NOT_FLAGS = {(TrainConfig, "seed")}  # train and sweep give --seed / --seeds themselves
+CONFIGS = (TaskConfig, ModelConfig, TrainConfig)
+
+
+def _flag(cls: type, name: str) -> str:
+    return FLAGS.get((cls, name), "--" + name.replace("_", "-"))
+
+
+def _add_config_args(p: argparse.ArgumentParser, classes: tuple[type, ...], skip: frozenset = frozenset()) -> None:
+    """One flag per config field, named, typed, defaulted and explained by the config itself (its `Bound`):
+    a field added to a config, or a name added to a registry, is a flag of the command line at once."""
+    for cls in classes:
+        default = cls()
+        for f in dataclasses.fields(cls):
+            if (cls, f.name) in NOT_FLAGS | skip:
+                continue
+            b = bound(cls, f.name)
+            kind = str(f.type)
+            typ = int if kind.startswith("int") else float if kind.startswith("float") else str
+            allowed = f"one of {', '.join(b.allowed())}" if b.kind == "choice" else (
+                f"{b.lo:g} to {b.hi:g}" if b.lo is not None else "")
+            text = "; ".join(t for t in (b.help.rstrip("."), allowed) if t)
+            p.add_argument(_flag(cls, f.name), dest=f"{cls.__name__}.{f.name}", type=typ, metavar=f.name.upper(),
+                           default=getattr(default, f.name), help=text or None)
+
+
+def _config(cls: type, a: argparse.Namespace, **override):
+    values = {f.name: getattr(a, f"{cls.__name__}.{f.name}") for f in dataclasses.fields(cls)
+              if hasattr(a, f"{cls.__name__}.{f.name}")}
+    return cls(**{**values, **override})
 
 
 def run_config(a: argparse.Namespace, cell: str | None = None, lag: int | None = None,
                seed: int | None = None) -> RunConfig:
-    corpus = "file" if a.text_file else a.corpus
-    task = TaskConfig(name=a.task, lag=a.lag if lag is None else lag, alphabet=a.alphabet, copy_len=a.copy_len,
-                      seq_len=a.seq_len, corpus=corpus, text_file=a.text_file, series=a.series)
-    model = ModelConfig(cell=cell or a.model, hidden=a.hidden, layers=a.layers, dropout=a.dropout,
-                        gate_init=a.gate_init, forget_bias=a.forget_bias, init_scale=a.init_scale)
-    train = TrainConfig(seed=a.seed if seed is None else seed, steps=a.steps, batch=a.batch, lr=a.lr, clip=a.clip,
-                        weight_decay=a.weight_decay, val_every=a.val_every, patience=a.patience, device=a.device,
-                        max_seconds=a.max_seconds, target=a.target, clock=a.clock)
+    task_over: dict = {"corpus": "file"} if getattr(a, "TaskConfig.text_file") else {}
+    if lag is not None:
+        task_over["lag"] = lag
+    task = _config(TaskConfig, a, **task_over)
+    model = _config(ModelConfig, a, **({"cell": cell} if cell else {}))
+    train = _config(TrainConfig, a, seed=a.seed if seed is None else seed)
     return RunConfig(task, model, train)
 
 
@@ -101,19 +94,12 @@ def cmd_trace(a: argparse.Namespace) -> int:
     run, task, model, _ = load_run(a.run)
     seed = run.train.seed if a.seed is None else a.seed
     tr = trace(model, task, task.display(seed))
-    arrays = trace_arrays(tr)  # the same arrays as the app's Export page
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    np.savez(a.out, **arrays)
+    np.savez(a.out, **trace_arrays(tr))  # the same arrays and files as the app's Export page
     if a.csv:
-        write_trace_csv(a.csv, arrays)
+        Path(a.csv).write_text(trace_csv_text(tr), newline="")
     print(json.dumps({"out": a.out, "steps": tr.steps, "cell": tr.cell, "loss": tr.loss}))
     return 0
-
-
-def write_trace_csv(path: str, arrays: dict[str, np.ndarray]) -> None:
-    """Long form: one row per (quantity, t, unit) with the token at t."""
-    with open(path, "w", newline="") as f:
-        write_trace_csv_rows(f, arrays)
 
 
 def cmd_sweep(a: argparse.Namespace) -> int:
@@ -122,10 +108,11 @@ def cmd_sweep(a: argparse.Namespace) -> int:
         if m not in CELLS:
             raise UsageError(f"--models has {m!r}; allowed: {', '.join(CELLS)}.")
     lags, seeds = _int_list("--lags", a.lags), _int_list("--seeds", a.seeds)
-    if a.max_seconds is None:
-        a.max_seconds = 30.0
-    if a.target is None and a.task in ("recall", "copy"):
-        a.target = 0.99
+    if getattr(a, "TrainConfig.max_seconds") is None:
+        setattr(a, "TrainConfig.max_seconds", 30.0)
+    spec = TASKS.get(getattr(a, "TaskConfig.name"))
+    if getattr(a, "TrainConfig.target") is None and spec is not None and spec.metric == "accuracy":
+        setattr(a, "TrainConfig.target", 0.99)
     jobs = [(run_config(a, cell=m, lag=lag, seed=s), lag, s) for lag in lags for m in models for s in seeds]
     rows = []
     if a.jobs > 1:
@@ -146,7 +133,7 @@ def cmd_sweep(a: argparse.Namespace) -> int:
         w = csv.DictWriter(f, keys, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
-    print(sweep_table(rows, models, lags, a.target))
+    print(sweep_table(rows, models, lags))
     return 0
 
 
@@ -164,8 +151,7 @@ def build_parser() -> Parser:
     p = Parser(prog="python -m lstm_core", description="Train, trace and compare LSTM, GRU and vanilla RNN models.")
     sub = p.add_subparsers(dest="cmd", required=True, parser_class=Parser)
     t = sub.add_parser("train", help="train one model and write a run folder")
-    _add_run_args(t)
-    t.add_argument("--model", default=ModelConfig().cell, help=f"one of {', '.join(CELLS)}")
+    _add_config_args(t, CONFIGS)
     t.add_argument("--seed", type=int, default=TrainConfig().seed)
     t.add_argument("--out", default=None, help="run folder to write (config.json, metrics.jsonl, model.pt)")
     t.add_argument("--snapshot-every", type=int, default=0,
@@ -176,7 +162,7 @@ def build_parser() -> Parser:
     r.add_argument("--csv", default=None, help="also write the trace in long form as CSV")
     r.add_argument("--seed", type=int, default=None, help="display sequence of this seed (default: the run's)")
     s = sub.add_parser("sweep", help="success rate and time to solve over models x lags x seeds")
-    _add_run_args(s)
+    _add_config_args(s, CONFIGS, skip=frozenset({(ModelConfig, "cell")}))
     s.add_argument("--models", default="lstm,rnn")
     s.add_argument("--lags", default="10,20,50,100")
     s.add_argument("--seeds", default="0,1,2,3,4")

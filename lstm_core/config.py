@@ -1,8 +1,13 @@
 """Frozen configuration dataclasses: what to learn (TaskConfig), with what (ModelConfig), how (TrainConfig).
 
-Every field is bounded; a value outside its bounds raises `ConfigError` with one sentence that names the field,
-the value and what is allowed. Configs round-trip through plain dicts (JSON) and URL query strings, so a run
-can be saved, shared as a link and reproduced exactly.
+Every field carries its bounds (`Bound`, in the field's metadata): the one source that validation, the settings
+form's widgets, links and the command line's help all read. A value outside its bounds raises `ConfigError`
+with one sentence that names every bad field, its value and what is allowed. Names that come from a registry
+(tasks, cells, corpora, series) are checked against that registry when the config is made, so a task added to
+the registry is at once a valid setting everywhere. Configs round-trip through plain dicts (JSON) and URL
+query strings, so a run can be saved, shared as a link and reproduced exactly.
+
+Torch-free: the page process builds configs without loading the engine.
 """
 
 from __future__ import annotations
@@ -10,43 +15,108 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from .errors import ConfigError
 
-class ConfigError(ValueError):
-    """A setting is out of bounds; the message is one sentence a learner can act on."""
-
-
-CELLS = ("lstm", "rnn", "gru")
-GATE_INITS = ("chrono", "forget-bias", "default")
-TASKS = ("recall", "copy", "sine", "text", "series")
-CORPORA = ("python-docs", "python-source", "reber", "file")
-SERIES = ("seattle-temp", "seattle-hourly")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+GATE_INITS = ("auto", "chrono", "forget-bias", "default")
+CLOCKS = ("wall", "cpu")
 
 
-def _check_int(name: str, value: Any, lo: int, hi: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be a whole number between {lo} and {hi}, got {value!r}.")
-    if not lo <= value <= hi:
-        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}.")
+def _tasks() -> tuple[str, ...]:
+    from .tasks import TASKS
+
+    return tuple(TASKS)
 
 
-def _check_float(name: str, value: Any, lo: float, hi: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ConfigError(f"{name} must be a number between {lo:g} and {hi:g}, got {value!r}.")
-    if not lo <= value <= hi:
-        raise ConfigError(f"{name} must be between {lo:g} and {hi:g}, got {value:g}.")
+def _cells() -> tuple[str, ...]:
+    from .cells import CELLS
+
+    return tuple(CELLS)
 
 
-def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}.")
+def _corpora() -> tuple[str, ...]:
+    from datasets.corpora import CORPORA
+
+    return tuple(CORPORA)
+
+
+def _series() -> tuple[str, ...]:
+    from datasets.series import SERIES
+
+    return tuple(SERIES)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """What a field allows, and how it is named to a learner."""
+
+    label: str  # the learner's word for it, used in messages, widget labels and CLI help
+    lo: float | None = None  # numbers: smallest allowed value
+    hi: float | None = None  # numbers: largest allowed value
+    choices: tuple[str, ...] | Callable[[], tuple[str, ...]] | None = None  # names: allowed values (or registry)
+    offer: tuple[float, ...] = ()  # values a slider offers (any value within [lo, hi] is still allowed)
+    help: str = ""  # one sentence for the widget's tooltip and the CLI's --help
+    kind: str = "int"  # int, float, choice or text
+    title: str = ""  # the widget's label, where it says more than `label`
+
+    def allowed(self) -> tuple[str, ...]:
+        c = self.choices
+        return tuple(c() if callable(c) else c or ())
+
+    def problem(self, value: Any, optional: bool) -> str | None:
+        """Why `value` is not allowed (one clause), or None."""
+        if value is None and optional:
+            return None
+        name = self.label
+        if self.kind == "choice":
+            allowed = self.allowed()
+            return None if value in allowed else f"{name} must be one of {', '.join(allowed)}; got {value!r}"
+        if self.kind == "text":
+            return None if isinstance(value, str) else f"{name} must be text, got {value!r}"
+        lo, hi, span = self.lo, self.hi, f"between {_num(self.lo)} and {_num(self.hi)}"
+        if self.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                return f"{name} must be a whole number {span}, got {value!r}"
+            return None if lo <= value <= hi else f"{name} must be {span}, got {value}"
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            return f"{name} must be a number {span}, got {value!r}"
+        return None if lo <= value <= hi else f"{name} must be {span}, got {value:g}"
+
+
+def _num(v: float | None) -> str:
+    """A bound as a learner reads it: whole numbers in full (2147483647, not 2.14748e+09), others as %g."""
+    return str(int(v)) if v is not None and float(v).is_integer() and abs(v) < 1e12 else f"{v:g}"
+
+
+def setting(default: Any, bound: Bound) -> Any:
+    return field(default=default, metadata={"bound": bound})
+
+
+def bound(cls: type, name: str) -> Bound:
+    """The bounds of field `name` of config class `cls` (what widgets, links and the CLI read)."""
+    return cls.__dataclass_fields__[name].metadata["bound"]
 
 
 class _Config:
-    """Shared round-trip helpers for the frozen configs below."""
+    """Validation and round-trip helpers shared by the frozen configs below."""
+
+    def __post_init__(self) -> None:
+        problems = self.problems()
+        if problems:
+            raise ConfigError("; ".join(problems) + ".")
+
+    def problems(self) -> list[str]:
+        """Every field outside its bounds, as one clause each (empty if the config is valid)."""
+        out = []
+        for f in fields(self):  # type: ignore[arg-type]
+            p = f.metadata["bound"].problem(getattr(self, f.name), "None" in str(f.type))
+            if p:
+                out.append(p)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)  # type: ignore[call-overload]
@@ -73,16 +143,29 @@ class _Config:
         return out
 
     @classmethod
-    def from_query(cls, query: dict[str, str], prefix: str):
-        """Parse `prefix.field` strings back to typed values; raises ConfigError on anything malformed."""
+    def from_query(cls, query: dict[str, str], prefix: str, problems: list[str] | None = None):
+        """Parse `prefix.field` strings back to typed values. Raises ConfigError naming every malformed or
+        out-of-bounds value; with a `problems` list, appends to it instead and returns None if there were any."""
+        own: list[str] = []
         kwargs: dict[str, Any] = {}
         for f in fields(cls):  # type: ignore[arg-type]
             key = f"{prefix}.{f.name}"
             if key not in query:
                 continue
             raw = str(query[key])[:200]
-            kwargs[f.name] = _parse(f, raw, key)
-        return cls(**kwargs)
+            try:
+                kwargs[f.name] = _parse(f, raw, key)
+            except ConfigError as e:
+                own.append(str(e).rstrip("."))
+        if not own:
+            try:
+                return cls(**kwargs)
+            except ConfigError as e:
+                own.append(str(e).rstrip("."))
+        if problems is None:
+            raise ConfigError("; ".join(own) + ".")
+        problems.extend(own)
+        return None
 
 
 def _parse(f: dataclasses.Field, raw: str, key: str) -> Any:
@@ -105,79 +188,69 @@ def _parse(f: dataclasses.Field, raw: str, key: str) -> Any:
 
 @dataclass(frozen=True)
 class TaskConfig(_Config):
-    name: str = "recall"  # which task: recall, copy, sine, text or series
-    lag: int = 100  # recall/copy: timesteps between the symbol(s) and the moment they must be recalled
-    alphabet: int = 8  # recall: number of distinct symbols (chance accuracy = 1/alphabet)
-    copy_len: int = 10  # copy: number of symbols to reproduce (the standard setting is 10)
-    seq_len: int = 100  # sine/text/series: training window length in timesteps
-    corpus: str = "python-docs"  # text: python-docs, python-source, reber or file
-    text_file: str | None = None  # text: path of a UTF-8 file when corpus == "file"
-    series: str = "seattle-temp"  # series: seattle-temp (daily max) or seattle-hourly
+    name: str = setting("recall", Bound("task", choices=_tasks, kind="choice"))  # a key of tasks.TASKS
+    # recall/copy: timesteps between the symbol(s) and the moment they must be recalled
+    lag: int = setting(100, Bound("lag", 1, 1000, help="Timesteps between the symbol and the question.",
+                                  title="Lag T (timesteps to remember over)"))
+    # recall: number of distinct symbols (chance accuracy = 1/alphabet)
+    alphabet: int = setting(8, Bound("alphabet", 2, 32, help="Distinct symbols; chance accuracy is 1/alphabet.",
+                                      title="Alphabet size (chance = 1/size)"))
+    copy_len: int = setting(10, Bound("copy_len", 1, 30, help="Symbols to reproduce (the standard task uses 10).",
+                                      title="Symbols to copy K"))
+    # sine/text/series: training window length in timesteps
+    seq_len: int = setting(100, Bound("seq_len", 5, 1000, help="Timesteps in each training window.",
+                                      title="Sequence length"))
+    # text: a key of datasets.corpora.CORPORA
+    corpus: str = setting("python-docs", Bound("corpus", choices=_corpora, kind="choice", title="Corpus"))
+    text_file: str | None = setting(None, Bound("text file", kind="text"))  # text: a UTF-8 file when corpus is "file"
+    # series: a key of datasets.series.SERIES
+    series: str = setting("seattle-temp", Bound("series", choices=_series, kind="choice", title="Series"))
 
-    def __post_init__(self) -> None:
-        _check_choice("task", self.name, TASKS)
-        _check_int("lag", self.lag, 1, 1000)
-        _check_int("alphabet", self.alphabet, 2, 32)
-        _check_int("copy_len", self.copy_len, 1, 30)
-        _check_int("seq_len", self.seq_len, 5, 1000)
-        _check_choice("corpus", self.corpus, CORPORA)
-        _check_choice("series", self.series, SERIES)
+    def problems(self) -> list[str]:
+        out = super().problems()
         if self.name == "text" and self.corpus == "file" and not self.text_file:
-            raise ConfigError("the text task with corpus 'file' needs a text file path.")
+            out.append("the text task with corpus 'file' needs a text file path")
+        return out
 
 
 @dataclass(frozen=True)
 class ModelConfig(_Config):
-    cell: str = "lstm"  # recurrent cell: lstm, rnn (tanh) or gru; all run on PyTorch's fused kernels
-    hidden: int = 32  # hidden units per layer (32 solves recall at lag 100 in ~1,100 steps, half the time of 64)
-    layers: int = 1  # stacked recurrent layers (1 or 2)
-    dropout: float = 0.0  # dropout probability between layers and before the readout (training only)
-    gate_init: str = "chrono"  # LSTM gate biases: chrono (Tallec & Ollivier 2018), forget-bias or default
-    forget_bias: float = 1.0  # LSTM forget-gate bias when gate_init == "forget-bias"
-    init_scale: float = 1.0  # multiplies the recurrent weights W_hh after init (>1 provokes exploding gradients)
-
-    def __post_init__(self) -> None:
-        _check_choice("cell", self.cell, CELLS)
-        _check_int("hidden", self.hidden, 2, 256)
-        _check_int("layers", self.layers, 1, 2)
-        _check_float("dropout", self.dropout, 0.0, 0.9)
-        _check_choice("gate_init", self.gate_init, GATE_INITS)
-        _check_float("forget_bias", self.forget_bias, -10.0, 10.0)
-        _check_float("init_scale", self.init_scale, 0.0, 20.0)
+    # recurrent cell, a key of cells.CELLS; lstm, rnn (tanh) and gru run on PyTorch's fused kernels
+    cell: str = setting("lstm", Bound("cell", choices=_cells, kind="choice"))
+    # hidden units per layer (32 solves recall at lag 100 in ~1,100 steps, half the time of 64)
+    hidden: int = setting(32, Bound("hidden", 2, 256, offer=(2, 4, 8, 16, 32, 64, 128, 256)))
+    layers: int = setting(1, Bound("layers", 1, 2))  # stacked recurrent layers
+    # dropout probability between layers and before the readout (training only)
+    dropout: float = setting(0.0, Bound("dropout", 0.0, 0.9, kind="float"))
+    # LSTM gate biases: auto (the task's choice), chrono (Tallec & Ollivier 2018), forget-bias or default
+    gate_init: str = setting("chrono", Bound("gate_init", choices=GATE_INITS, kind="choice"))
+    # LSTM forget-gate bias when gate_init is "forget-bias"
+    forget_bias: float = setting(1.0, Bound("forget_bias", -10.0, 10.0, kind="float"))
+    # multiplies the recurrent weights W_hh after init (> 1 provokes exploding gradients)
+    init_scale: float = setting(1.0, Bound("init_scale", 0.0, 20.0, kind="float"))
 
 
 @dataclass(frozen=True)
 class TrainConfig(_Config):
-    seed: int = 0  # drives data, initialisation, dropout and batch order
-    steps: int = 2000  # optimiser steps at most
-    batch: int = 64  # sequences per step
-    lr: float = 3e-3  # Adam learning rate
-    clip: float = 1.0  # max global gradient norm; 0 turns clipping off
-    weight_decay: float = 0.0  # L2 penalty (Adam's weight_decay)
-    val_every: int = 50  # steps between held-out evaluations
-    val_batch: int = 256  # held-out sequences per evaluation
-    patience: int = 0  # early stopping: evaluations without improvement before stopping; 0 = off
-    device: str = "auto"  # auto picks CUDA, then Apple MPS, then CPU
-    max_seconds: float | None = None  # stop after this much training time
-    target: float | None = None  # stop once the held-out metric reaches this value
-    clock: str = "wall"  # what `seconds` counts: wall time, or "cpu", this thread's CPU time (robust to other load)
-
-    def __post_init__(self) -> None:
-        _check_int("seed", self.seed, 0, 2**31 - 1)
-        _check_int("steps", self.steps, 1, 1_000_000)
-        _check_int("batch", self.batch, 1, 1024)
-        _check_float("learning rate", self.lr, 1e-6, 10.0)
-        _check_float("clip", self.clip, 0.0, 1e6)
-        _check_float("weight_decay", self.weight_decay, 0.0, 1.0)
-        _check_int("val_every", self.val_every, 1, 1_000_000)
-        _check_int("val_batch", self.val_batch, 1, 4096)
-        _check_int("patience", self.patience, 0, 1000)
-        _check_choice("device", self.device, DEVICES)
-        _check_choice("clock", self.clock, ("wall", "cpu"))
-        if self.max_seconds is not None:
-            _check_float("max_seconds", self.max_seconds, 0.001, 1e6)
-        if self.target is not None:
-            _check_float("target", self.target, -1e6, 1e6)
+    seed: int = setting(0, Bound("seed", 0, 2**31 - 1))  # drives data, initialisation, dropout and batch order
+    # optimiser steps at most: one bound for the app, links, imports and the command line
+    steps: int = setting(2000, Bound("steps", 1, 20_000))
+    batch: int = setting(64, Bound("batch", 1, 1024, offer=(8, 16, 32, 64, 128, 256)))  # sequences per step
+    lr: float = setting(3e-3, Bound("learning rate", 1e-6, 10.0, kind="float",
+                                    offer=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)))  # Adam's learning rate
+    clip: float = setting(1.0, Bound("clip", 0.0, 1e6, kind="float"))  # max global gradient norm; 0 turns it off
+    # L2 penalty (Adam's weight_decay)
+    weight_decay: float = setting(0.0, Bound("weight_decay", 0.0, 1.0, kind="float",
+                                             offer=(0.0, 1e-6, 1e-5, 1e-4, 1e-3)))
+    val_every: int = setting(50, Bound("val_every", 1, 1_000_000))  # steps between held-out evaluations
+    val_batch: int = setting(256, Bound("val_batch", 1, 4096))  # held-out sequences per evaluation
+    # early stopping: evaluations without improvement before stopping; 0 = off
+    patience: int = setting(0, Bound("patience", 0, 1000))
+    device: str = setting("auto", Bound("device", choices=DEVICES, kind="choice"))  # auto: CUDA, then MPS, else CPU
+    max_seconds: float | None = setting(None, Bound("max_seconds", 0.001, 1e6, kind="float"))  # training time cap
+    target: float | None = setting(None, Bound("target", -1e6, 1e6, kind="float"))  # stop at this held-out metric
+    # what `seconds` counts: wall time, or "cpu", this thread's CPU time (robust to other load)
+    clock: str = setting("wall", Bound("clock", choices=CLOCKS, kind="choice"))
 
 
 @dataclass(frozen=True)
@@ -218,8 +291,62 @@ class RunConfig:
 
     @classmethod
     def from_query(cls, query: dict[str, str]) -> RunConfig:
-        return cls(
-            TaskConfig.from_query(query, "task"),
-            ModelConfig.from_query(query, "model"),
-            TrainConfig.from_query(query, "train"),
-        )
+        """Parse `to_query`'s strings; raises ConfigError naming every malformed or out-of-bounds value."""
+        problems: list[str] = []
+        parts = [c.from_query(query, p, problems) for c, p in ((TaskConfig, "task"), (ModelConfig, "model"),
+                                                                (TrainConfig, "train"))]
+        if problems:
+            raise ConfigError("; ".join(problems) + ".")
+        return cls(*parts)
+
+
+@dataclass(frozen=True)
+class LabSpec:
+    """The settings of a lab, what a link carries: one task, models side by side (one per cell, the same
+    settings but the cell), one training setup. Hashable: identical specs mean identical runs."""
+
+    task: TaskConfig = field(default_factory=TaskConfig)
+    models: tuple[ModelConfig, ...] = (ModelConfig(cell="lstm"), ModelConfig(cell="rnn"))
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        cells = [m.cell for m in self.models]
+        if not 1 <= len(cells) <= 3 or len(set(cells)) != len(cells):
+            raise ConfigError("a lab needs one to three models, each of a different cell.")
+
+    @property
+    def model_cfgs(self) -> dict[str, ModelConfig]:
+        return {m.cell: m for m in self.models}
+
+    def to_query(self) -> dict[str, str]:
+        """The settings as URL query parameters (only what differs from the defaults), plus `models`."""
+        first = self.models[0].replace(cell="lstm")
+        q = {**self.task.to_query("task"), **first.to_query("model"), **self.train.to_query("train")}
+        q["models"] = ",".join(m.cell for m in self.models)
+        return q
+
+    @classmethod
+    def from_query(cls, query: dict[str, str]) -> LabSpec:
+        """Rebuild the settings from `to_query`'s parameters; raises ConfigError, one sentence naming every
+        malformed or out-of-bounds value.
+
+        A link never names a file on the server: `task.corpus=file` and `task.text_file` are refused, so a link
+        cannot make the server read a path of the link's choosing.
+        """
+        q = {k: str(v) for k, v in query.items()}
+        problems: list[str] = []
+        if "task.text_file" in q or q.get("task.corpus") == "file":
+            problems.append("a link cannot carry an uploaded text; choose the corpus again in Train & compare")
+            q = {k: v for k, v in q.items() if k not in ("task.text_file", "task.corpus")}
+        cells = [c.strip() for c in q.get("models", "lstm,rnn").split(",") if c.strip()]
+        known = _cells()
+        if not cells or len(cells) > 3 or len(set(cells)) != len(cells) or any(c not in known for c in cells):
+            problems.append(f"models must list up to three of {', '.join(known)} once each, got {q.get('models')!r}")
+        if "model.cell" in q:
+            problems.append("model.cell cannot be set in a link; use models=lstm,rnn,gru")
+        task = TaskConfig.from_query(q, "task", problems)
+        model = ModelConfig.from_query(q, "model", problems)
+        train = TrainConfig.from_query(q, "train", problems)
+        if problems:
+            raise ConfigError("; ".join(problems) + ".")
+        return cls(task, tuple(model.replace(cell=c) for c in cells), train)

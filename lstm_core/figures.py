@@ -21,48 +21,16 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
+from .cells import CELLS, QUANTITIES
+
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .trace import LayerTrace, Trace
+    from .views import LayerTrace, Trace
 
-# -- one palette --------------------------------------------------------------------------------------------------
-MODEL_COLORS = {"lstm": "#0072B2", "rnn": "#D55E00", "gru": "#009E73"}  # Okabe-Ito blue, vermillion, green
-MODEL_LABELS = {"lstm": "LSTM", "rnn": "vanilla RNN", "gru": "GRU"}
-MODEL_DASH = {"lstm": "solid", "rnn": "dash", "gru": "dot"}  # a second cue besides colour
+# -- one palette: each model and each gate keeps the colour its registry gives it (lstm_core.cells) ---------------
 EXTRA_COLORS = ("#CC79A7", "#E69F00", "#56B4E9", "#000000")  # Okabe-Ito, for series keyed by other names
 EXTRA_DASH = ("solid", "dash", "dot", "dashdot")
-# Okabe-Ito for the LSTM's gates and states; the GRU's r and n take two of Paul Tol's colour-blind-safe colours
-# (Okabe-Ito has only eight, and its yellow is unreadable as a line on white).
-GATE_COLORS = {
-    "i": "#E69F00",  # input gate: orange
-    "f": "#0072B2",  # forget gate: blue
-    "g": "#009E73",  # candidate: bluish green
-    "o": "#CC79A7",  # output gate: reddish purple
-    "c": "#000000",  # cell state: black, the conveyor belt
-    "h": "#D55E00",  # hidden state: vermillion
-    "r": "#882255",  # GRU reset gate: wine (Tol)
-    "z": "#56B4E9",  # GRU update gate: sky blue (it keeps the old state, like f)
-    "n": "#999933",  # GRU candidate: olive (Tol)
-}
-GATE_DASH = {"i": "dash", "f": "solid", "g": "dot", "o": "dashdot", "c": "solid", "h": "longdash",
-             "r": "dash", "z": "solid", "n": "dot"}
-QUANTITY_NAMES = {
-    "i": "input gate i", "f": "forget gate f", "g": "candidate g", "o": "output gate o", "c": "cell state c",
-    "h": "hidden state h", "r": "reset gate r", "z": "update gate z", "n": "candidate n",
-}
-QUANTITY_TITLES = {
-    "i": "input gate i (0 = ignore, 1 = write)",
-    "f": "forget gate f (0 = drop, 1 = keep)",
-    "g": "candidate g (value to write, -1 to 1)",
-    "o": "output gate o (0 = hide, 1 = show)",
-    "c": "cell state c (the conveyor belt)",
-    "h": "hidden state h (-1 to 1)",
-    "r": "reset gate r (0 = ignore old h, 1 = use it)",
-    "z": "update gate z (0 = take new n, 1 = keep old h)",
-    "n": "candidate n (-1 to 1)",
-}
-UNIT_QUANTITIES = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h"), "rnn": ("h",)}
 
 
 class Scale(NamedTuple):
@@ -75,10 +43,13 @@ class Scale(NamedTuple):
 # explicit list so that blue = positive everywhere and nobody flips it by writing "RdBu_r" on one page.
 DIVERGING = pcolors.get_colorscale("RdBu")
 SEQUENTIAL = pcolors.get_colorscale("Cividis")
+RANGE_SCALES = {
+    "gate": Scale(SEQUENTIAL, 0.0, 1.0),  # sigmoid gates
+    "tanh": Scale(DIVERGING, -1.0, 1.0),  # tanh outputs
+    "state": Scale(DIVERGING, -3.0, 3.0),  # unbounded; beyond ±3 the colour saturates, hover keeps the value
+}
 SCALES = {
-    **{q: Scale(SEQUENTIAL, 0.0, 1.0) for q in ("i", "f", "o", "r", "z")},  # sigmoid gates
-    **{q: Scale(DIVERGING, -1.0, 1.0) for q in ("g", "n", "h")},  # tanh outputs
-    "c": Scale(DIVERGING, -3.0, 3.0),  # unbounded; beyond ±3 the colour saturates, hover keeps the value
+    **{q.name: RANGE_SCALES[q.range] for q in QUANTITIES.values()},
     "log_grad": Scale(pcolors.get_colorscale("Viridis"), -12.0, 0.0),  # log10 ‖dL/dh_t‖
     "rate": Scale(SEQUENTIAL, 0.0, 1.0),  # success rate of a sweep
 }
@@ -169,10 +140,10 @@ def _model(name: str, cell: str | None = None, k: int = 0) -> tuple[str, str, st
     Any other key (say "clipped at 1") is its own label; it takes the colour of `cell` when given, else the
     k-th of the remaining Okabe-Ito colours, so two such series never share a colour.
     """
-    if name in MODEL_COLORS:
-        return MODEL_LABELS[name], MODEL_COLORS[name], MODEL_DASH[name]
-    if cell in MODEL_COLORS:
-        return name, MODEL_COLORS[cell], MODEL_DASH[cell]
+    if name in CELLS:
+        return CELLS[name].label, CELLS[name].color, CELLS[name].dash
+    if cell in CELLS:
+        return name, CELLS[cell].color, CELLS[cell].dash
     return name, EXTRA_COLORS[k % len(EXTRA_COLORS)], EXTRA_DASH[k % len(EXTRA_DASH)]
 
 
@@ -260,6 +231,15 @@ def _log_ticks(arrays: list) -> dict:
     step = max(1, math.ceil((hi - lo) / 8))
     ks = range(lo - (lo % step), hi + 1, step)
     return dict(tickmode="array", tickvals=[10.0**k for k in ks], ticktext=[f"10<sup>{k}</sup>" for k in ks])
+
+
+def _title(quantity: str) -> str:
+    q = QUANTITIES.get(quantity)
+    return q.title if q else quantity
+
+
+def _color(quantity: str) -> str:
+    return QUANTITIES[quantity].color
 
 
 def _ink(color: str) -> str:
@@ -365,7 +345,7 @@ def gate_heatmap(trace: Trace, quantity: str, layer: int = 0, highlight_t: int |
     fig = figure(_heatmap(trace, quantity, layer, max_units, dict(title=dict(text=quantity, side="right"))))
     _highlight(fig, highlight_t)
     if title is None:
-        title = QUANTITY_TITLES.get(quantity, quantity) + _units_note(trace, layer, max_units)
+        title = _title(quantity) + _units_note(trace, layer, max_units)
     U = min(max_units, _layer(trace, layer).h.shape[1])
     style(fig, title, height=max(320, min(640, 200 + 12 * U)))
     fig.update_xaxes(title_text="timestep t (input token)", showgrid=False, **_token_ticks(trace.tokens))
@@ -380,7 +360,7 @@ def gate_panel(trace: Trace, quantities: list[str], layer: int = 0, highlight_t:
     if n == 0:
         raise ValueError("gate_panel needs at least one quantity.")
     fig = subplots(rows=n, cols=1, shared_xaxes=True, vertical_spacing=0.34 / n if n > 1 else 0.0,
-                        subplot_titles=[QUANTITY_TITLES.get(q, q) for q in quantities])
+                        subplot_titles=[_title(q) for q in quantities])
     for k, q in enumerate(quantities, start=1):
         dom = fig.layout[f"yaxis{k if k > 1 else ''}"].domain
         cb = dict(title=dict(text=q, side="right"), y=(dom[0] + dom[1]) / 2, len=dom[1] - dom[0], yanchor="middle")
@@ -390,7 +370,7 @@ def gate_panel(trace: Trace, quantities: list[str], layer: int = 0, highlight_t:
     mark = f", t = {highlight_t} outlined" if highlight_t is not None else ""
     style(fig, "Gates and states over time" + _units_note(trace, layer, max_units) + mark, height=130 + 230 * n)
     for a in fig.layout.annotations:  # subplot titles: left-aligned, so they never run under a colour bar
-        if a.text in QUANTITY_TITLES.values():
+        if a.text in {_title(q) for q in quantities}:
             a.update(x=0, xanchor="left", font=dict(size=18))
     fig.update_layout(margin_t=110)  # room for the first subplot's title under the figure title
     fig.update_xaxes(showgrid=False, **_token_ticks(trace.tokens))
@@ -408,12 +388,12 @@ def unit_lines(trace: Trace, unit: int, layer: int = 0, highlight_t: int | None 
     T = len(trace.tokens)
     tokens = [token_label(s) for s in trace.tokens]
     lo, hi = -1.0, 1.0  # fixed unless the cell state leaves [-1, 1], so the axis does not jump between steps
-    for q in UNIT_QUANTITIES[trace.cell]:
+    for q in CELLS[trace.cell].quantities:
         y = _quantity(trace, q, layer)[:, unit]
         lo, hi = min(lo, float(np.nanmin(y))), max(hi, float(np.nanmax(y)))
         fig.add_trace(go.Scatter(
-            x=np.arange(T), y=y, mode="lines", name=QUANTITY_NAMES[q], customdata=tokens,
-            line=dict(color=GATE_COLORS[q], width=6 if q == "c" else 4, dash=GATE_DASH[q]),
+            x=np.arange(T), y=y, mode="lines", name=QUANTITIES[q].label, customdata=tokens,
+            line=dict(color=QUANTITIES[q].color, width=6 if q == "c" else 4, dash=QUANTITIES[q].dash),
             hovertemplate="%{y:.4f}<extra>" + q + "</extra>"))
     _highlight(fig, highlight_t, filled=True)
     style(fig, f"Unit {unit} of layer {layer}: gates and states over time", 460)
@@ -555,19 +535,19 @@ def cell_diagram(v: dict[str, float], title: str | None = None) -> go.Figure:
     xf, xi, xg, xo, xout = 4.0, 6.5, 9.0, 11.5, 13.5
     xig = (xi + xg) / 2
     # the conveyor belt
-    _wire(fig, [(1.9, belt), (xig, belt), (14.4, belt)], color=GATE_COLORS["c"], width=7)
-    _box(fig, 1.0, belt, f"c<sub>t\u22121</sub><br>{fmt(v['c_prev'])}", GATE_COLORS["c"])
-    _box(fig, 15.2, belt, f"<b>c<sub>t</sub></b><br>{fmt(v['c'])}", GATE_COLORS["c"])
+    _wire(fig, [(1.9, belt), (xig, belt), (14.4, belt)], color=_color("c"), width=7)
+    _box(fig, 1.0, belt, f"c<sub>t\u22121</sub><br>{fmt(v['c_prev'])}", _color("c"))
+    _box(fig, 15.2, belt, f"<b>c<sub>t</sub></b><br>{fmt(v['c'])}", _color("c"))
     # inputs on the bus: h_{t-1} from the left, x_t from below
     _wire(fig, [(1.9, bus), (xo, bus)], arrow=False)
-    _box(fig, 1.0, bus, f"h<sub>t\u22121</sub><br>{fmt(v['h_prev'])}", GATE_COLORS["h"])
+    _box(fig, 1.0, bus, f"h<sub>t\u22121</sub><br>{fmt(v['h_prev'])}", _color("h"))
     _wire(fig, [(2.8, 0.2), (2.8, bus)])
     _box(fig, 2.8, 0.2, f"x<sub>t</sub> = {token_label(str(v['x']))}")
     # four gates, each fed from the bus
     for q, xq, fn, name in (("f", xf, "\u03c3", "forget"), ("i", xi, "\u03c3", "input"),
                             ("g", xg, "tanh", "candidate"), ("o", xo, "\u03c3", "output")):
         _wire(fig, [(xq, bus), (xq, gates)])
-        _box(fig, xq, gates, f"<b>{q}</b> {name}<br>{fn}({fmt(v['a_' + q])})<br>= <b>{fmt(v[q])}</b>", GATE_COLORS[q])
+        _box(fig, xq, gates, f"<b>{q}</b> {name}<br>{fn}({fmt(v['a_' + q])})<br>= <b>{fmt(v[q])}</b>", _color(q))
     # forget: f × c_{t-1} on the belt
     _wire(fig, [(xf, gates), (xf, belt)])
     _node(fig, xf, belt, "\u00d7")
@@ -583,12 +563,12 @@ def cell_diagram(v: dict[str, float], title: str | None = None) -> go.Figure:
                        font=dict(size=18))
     # output: h_t = o × tanh(c_t)
     _wire(fig, [(xout, belt), (xout, mid)])
-    _box(fig, xout, mid, f"tanh(c<sub>t</sub>)<br>= {fmt(math.tanh(v['c']))}", GATE_COLORS["c"])
+    _box(fig, xout, mid, f"tanh(c<sub>t</sub>)<br>= {fmt(math.tanh(v['c']))}", _color("c"))
     _wire(fig, [(xout, mid), (xout, gates)])
     _wire(fig, [(xo, gates), (xout, gates)])
     _node(fig, xout, gates, "\u00d7")
-    _wire(fig, [(xout, gates), (14.4, gates)], color=GATE_COLORS["h"], width=4, at=0.8)
-    _box(fig, 15.2, gates, f"<b>h<sub>t</sub></b><br>{fmt(v['h'])}", GATE_COLORS["h"])
+    _wire(fig, [(xout, gates), (14.4, gates)], color=_color("h"), width=4, at=0.8)
+    _box(fig, 15.2, gates, f"<b>h<sub>t</sub></b><br>{fmt(v['h'])}", _color("h"))
     fig.add_annotation(x=15.9, y=0.2, xanchor="right", showarrow=False, font=dict(size=18, color="#444444"),
                        text="c<sub>t</sub> = f\u00b7c<sub>t\u22121</sub> + i\u00b7g"
                             "     h<sub>t</sub> = o\u00b7tanh(c<sub>t</sub>)")
@@ -646,7 +626,7 @@ def sweep_heatmap(df: pd.DataFrame) -> go.Figure:
     df has one row per run with columns model, lag, solved (0/1), seconds.
     """
     g = df.groupby(["model", "lag"]).agg(solved=("solved", "sum"), runs=("solved", "size")).reset_index()
-    order = {m: k for k, m in enumerate(MODEL_COLORS)}
+    order = {m: k for k, m in enumerate(CELLS)}
     models = sorted(g["model"].unique(), key=lambda m: (order.get(m, 99), str(m)))
     lags = sorted(g["lag"].unique())
     solved = g.pivot(index="model", columns="lag", values="solved").reindex(index=models, columns=lags)

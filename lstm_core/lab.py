@@ -1,9 +1,10 @@
 """One learner's experiment: several models trained side by side on the same task, seed and batches.
 
-This is the single place where the model meets the view (as `oneStep` then `updateUI` in TensorFlow
-Playground): a page calls `lab.advance(...)` for a time budget, then draws from `lab.histories`,
-`lab.trace(name)` and `lab.grad_history`. No Streamlit here: a Lab is a plain object kept in the
-session state, so it survives page switches and is tested without a browser.
+The Lab is the only door between the pages and the engine (as `oneStep` then `updateUI` in TensorFlow
+Playground): a page takes `lab.view()`, an immutable `LabView` of the settings, progress and curves at one
+step, and asks for anything else through a method that returns numpy arrays or plain values (`trace`,
+`passage`, `forecast`, `sample_text`, `explain_step`, `spectral_radius`, `grad_matrix`, `run_archive`). No
+torch object crosses it, so a Lab can live in another process. No Streamlit here.
 """
 
 from __future__ import annotations
@@ -13,50 +14,54 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import CELLS, ConfigError, ModelConfig, RunConfig, TaskConfig, TrainConfig
-from .tasks import Task, make_task
-from .trace import Trace, trace
-from .train import DivergedError, StepRecord, Trainer
+from . import limits
+from .config import LabSpec, ModelConfig, RunConfig, TaskConfig, TrainConfig
+from .errors import ConfigError, DataError, DivergedError, RunError
+from .models import build_model
+from .tasks import make_task
+from .tasks.base import Task
+from .trace import explain_step, spectral_radius, trace
+from .train import Trainer
+from .views import GradMatrix, LabView, StepRecord, TaskInfo, Trace
 
-NAMES = {"lstm": "LSTM", "rnn": "vanilla RNN", "gru": "GRU"}
-
-
-def latest_val(history: list[StepRecord]) -> float | None:
-    """The most recent held-out metric in a list of step records (None before the first evaluation)."""
-    return next((r.val_metric for r in reversed(history) if r.val_metric is not None), None)
-
-
-@dataclass
-class GradSnapshot:
-    step: int  # optimiser steps done when captured
-    grad_h: np.ndarray  # (T,) ‖dL/dh_t‖ of the display sequence, first layer
-    grad_c: np.ndarray | None  # (T,) ‖dL/dc_t‖ for the LSTM
+CAPTURE_EVERY = 25  # steps between captures of the display sequence's gradient profile
 
 
 @dataclass
 class Lab:
     task_cfg: TaskConfig
     train_cfg: TrainConfig
-    model_cfgs: dict[str, ModelConfig]  # keyed by cell name: "lstm", "rnn", optionally "gru"
+    model_cfgs: dict[str, ModelConfig]  # keyed by model name: "lstm", "rnn", optionally "gru"
     text: str | None = None  # uploaded corpus for the text task, already validated
-    capture_every: int = 25  # steps between gradient snapshots of the display sequence
+    check_limits: bool = True  # refuse settings over the per-session limits (lstm_core.limits) before building
+    capture_every: int = CAPTURE_EVERY
     task: Task = field(init=False)
     trainers: dict[str, Trainer] = field(init=False)
-    grad_history: dict[str, list[GradSnapshot]] = field(init=False)
     error: str | None = field(init=False, default=None)  # set when a run diverged; the last good state stays
-    snapshots: dict[str, dict[int, dict]] = field(init=False, default_factory=dict)  # pretrained: step -> weights
+    snapshots: dict[str, dict[int, dict]] = field(init=False, default_factory=dict)  # step -> weights
+    _grads: dict[str, list[tuple[int, np.ndarray]]] = field(init=False)  # per model: (step, ‖dL/dh_t‖)
     _traces: dict = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.check_limits:  # from the settings alone, before any data or model is built
+            limits.check(self.task_cfg, self.model_cfgs.values(), self.train_cfg, self.text)
         seed = self.train_cfg.seed
         self.task = make_task(self.task_cfg, seed, self.text)
         self.trainers = {
             name: Trainer(RunConfig(self.task_cfg, mc, self.train_cfg), task=self.task)
             for name, mc in self.model_cfgs.items()
         }
-        self.display = self.task.display(seed)
-        self.grad_history = {name: [] for name in self.trainers}
+        self._display = self.task.display(seed)
+        self._grads = {name: [] for name in self.trainers}
         self._capture()
+
+    @classmethod
+    def from_spec(cls, spec: LabSpec, text: str | None = None) -> Lab:
+        return cls(spec.task, spec.train, spec.model_cfgs, text=text)
+
+    @property
+    def spec(self) -> LabSpec:
+        return LabSpec(self.task_cfg, tuple(self.model_cfgs.values()), self.train_cfg)
 
     # -- state ----------------------------------------------------------------------------------------------
     @property
@@ -67,29 +72,23 @@ class Lab:
     def done(self) -> bool:
         return self.error is not None or self.step >= self.train_cfg.steps
 
-    @property
-    def histories(self) -> dict[str, list[StepRecord]]:
-        return {name: tr.history for name, tr in self.trainers.items()}
+    def task_info(self) -> TaskInfo:
+        t = self.task
+        return TaskInfo(name=t.name, title=t.title, metric_name=t.metric_name, higher_is_better=t.higher_is_better,
+                        baseline=t.baseline, baseline_of=t.baseline_of, baseline_label=t.baseline_label,
+                        tokens_in=t.tokens_in, display_steps=int(self._display.x.shape[1]),
+                        vocabulary=t.input_size)
 
-    @property
-    def step_flops(self) -> float:
-        """Estimated floating-point operations of one joint training step, all models: 6 x parameters x
-        timesteps x batch each (2 per parameter and token forward, 4 backward; the usual estimate). It is what
-        bounds a setting's cost per session (pages/shared.MAX_STEP_FLOPS, measured in bench/bench_limits.py)."""
-        T = int(self.display.x.shape[1])
-        params = sum(p.numel() for tr in self.trainers.values() for p in tr.model.parameters())
-        return 6.0 * params * T * self.train_cfg.batch
+    def view(self) -> LabView:
+        """The run as it is now: settings, progress and curves, immutable (the histories are copied)."""
+        return LabView(task_cfg=self.task_cfg, train_cfg=self.train_cfg, model_cfgs=dict(self.model_cfgs),
+                       task=self.task_info(), step=self.step, done=self.done, error=self.error,
+                       histories={n: tuple(tr.history) for n, tr in self.trainers.items()},
+                       snapshot_steps={n: tuple(sorted(s)) for n, s in self.snapshots.items()},
+                       capture_every=self.capture_every)
 
     def run_config(self, name: str) -> RunConfig:
         return self.trainers[name].run
-
-    def latest(self, name: str) -> StepRecord | None:
-        h = self.trainers[name].history
-        return h[-1] if h else None
-
-    def latest_val(self, name: str) -> float | None:
-        """The most recent held-out metric of model `name` (None before the first evaluation)."""
-        return latest_val(self.trainers[name].history)
 
     # -- training -------------------------------------------------------------------------------------------
     def advance(self, max_steps: int, max_seconds: float = float("inf")) -> int:
@@ -101,17 +100,21 @@ class Lab:
                 try:
                     tr.next_record()
                 except DivergedError as e:
-                    self.error = f"{NAMES[name]}: {e}"
+                    self.error = f"{self.model_label(name)}: {e}"
                     return n
             n += 1
             if self.step % self.capture_every == 0:
                 self._capture()
         return n
 
+    def model_label(self, name: str) -> str:
+        from .cells import label
+
+        return label(name)
+
     def _capture(self) -> None:
         for name, tr in self.trainers.items():
-            t = self.trace(name)
-            self.grad_history[name].append(GradSnapshot(tr.step, t.grad_h, t.grad_c))
+            self._grads[name].append((tr.step, self.trace(name).grad_h))
 
     def load_weights(self, name: str, state: dict, history: list[StepRecord] | None = None) -> None:
         """Put checked weights (`runs.model_from_state`: keys, shapes, finite values) into model `name`, with
@@ -127,46 +130,106 @@ class Lab:
         tr.seconds = tr.history[-1].seconds if tr.history else 0.0
         tr.restore_point()
         self._traces.clear()
-        self.grad_history[name] = []
+        self._grads[name] = []
         if not self.snapshots.get(name):
-            t = self.trace(name)
-            self.grad_history[name].append(GradSnapshot(tr.step, t.grad_h, t.grad_c))
+            self._grads[name].append((tr.step, self.trace(name).grad_h))
 
-    # -- views ----------------------------------------------------------------------------------------------
-    def trace(self, name: str) -> Trace:
-        """Trace of the display sequence for model `name` at its current step (cached per step)."""
+    # -- views: numpy arrays and plain values ---------------------------------------------------------------
+    def _model_at(self, name: str, step: int | None):
+        """The model of `name` with its weights at `step` (a saved snapshot), else its current weights."""
         tr = self.trainers[name]
-        key = (name, tr.step)
+        snaps = self.snapshots.get(name, {})
+        if step is None or step == tr.step or step not in snaps:
+            return tr.model, tr.step
+        model = build_model(tr.run.model, self.task, tr.run.train.seed)
+        model.load_state_dict(snaps[step])
+        return model.to(tr.device), step
+
+    def trace(self, name: str, step: int | None = None) -> Trace:
+        """Trace of the display sequence for model `name`, with ‖dL/dh_t‖: at its current step, or at `step`
+        when the run holds a weight snapshot for it (a pretrained lesson); cached per step."""
+        model, at = self._model_at(name, step)
+        key = (name, at)
         if key not in self._traces:
             if len(self._traces) > 64:
                 self._traces.clear()
-            self._traces[key] = trace(tr.model, self.task, self.display)
+            self._traces[key] = trace(model, self.task, self._display)
         return self._traces[key]
 
-    def trace_at(self, name: str, step: int) -> Trace:
-        """Trace of the display sequence with the weights saved at `step` (a pretrained lesson's snapshot);
-        the current weights when there is no snapshot for that step."""
-        snaps = self.snapshots.get(name, {})
-        if step not in snaps or step == self.trainers[name].step:
-            return self.trace(name)
-        key = (name, "snapshot", step)
-        if key not in self._traces:
-            from .models import build_model
+    def passage(self, name: str, chars: int) -> Trace:
+        """Forward-only trace of the first `chars` characters of the held-out text (the text task only)."""
+        if not hasattr(self.task, "passage"):
+            raise ValueError(f"the {self.task.name} task has no held-out passage; only the text task has one.")
+        return trace(self.trainers[name].model, self.task, self.task.passage(chars), grads=False)
 
-            tr = self.trainers[name]
-            model = build_model(tr.run.model, self.task, tr.run.train.seed)
-            model.load_state_dict(snaps[step])
-            self._traces[key] = trace(model.to(tr.device), self.task, self.display)
-        return self._traces[key]
+    def display_values(self) -> tuple[np.ndarray, np.ndarray]:
+        """The display sequence's inputs and targets as (T,) values (value tasks: sine, series)."""
+        if self.task.tokens_in:
+            raise ValueError(f"the {self.task.name} task reads symbols, not values.")
+        return self._display.x[0, :, 0].numpy(), self._display.y[0, :, 0].numpy()
 
-    def grad_matrix(self, name: str) -> tuple[list[int], np.ndarray]:
-        """(steps, (S, T) array of ‖dL/dh_t‖) for the training-step × timestep heatmap."""
-        if not self.grad_history[name] and self.snapshots.get(name):  # a pretrained lesson: from its snapshots
-            for step in sorted(self.snapshots[name]):
-                t = self.trace_at(name, step)
-                self.grad_history[name].append(GradSnapshot(step, t.grad_h, t.grad_c))
-        snaps = self.grad_history[name]
-        return [s.step for s in snaps], np.stack([s.grad_h for s in snaps])
+    def forecast(self, name: str, horizon: int) -> np.ndarray:
+        """Free-running forecast (horizon,): model `name` reads the display sequence, then its own predictions."""
+        from .sample import forecast
+
+        return forecast(self.trainers[name].model, self._display.x[0], horizon).numpy()
+
+    def sample_text(self, name: str, prompt: str, n: int, temperature: float, seed: int) -> str:
+        """`n` characters continuing `prompt`, sampled from model `name` at `temperature` (text task only)."""
+        from .sample import sample_text
+
+        return sample_text(self.trainers[name].model, self.task, prompt, n, temperature, seed)
+
+    def explain_step(self, name: str, t: int, unit: int, step: int | None = None) -> dict[str, float | str]:
+        """The LSTM equations of one unit at one timestep with their numbers (see `trace.explain_step`)."""
+        model, at = self._model_at(name, step)
+        return explain_step(model, self.trace(name, at), t, unit)
+
+    def spectral_radius(self, name: str) -> float:
+        return spectral_radius(self.trainers[name].model)
+
+    def grad_matrix(self, name: str) -> GradMatrix:
+        """The display sequence's ‖dL/dh_t‖ captured during training (every `capture_every` steps), or, for a
+        pretrained lesson, at each of its weight snapshots: the training-step x timestep heatmap."""
+        if not self._grads[name] and self.snapshots.get(name):
+            self._grads[name] = [(s, self.trace(name, s).grad_h) for s in sorted(self.snapshots[name])]
+        caps = self._grads[name]
+        return GradMatrix(tuple(s for s, _ in caps), np.stack([g for _, g in caps]))
+
+    def run_archive(self, name: str) -> bytes:
+        """Model `name` as a run .zip: config.json, metrics.jsonl and model.pt, as `train --out` writes them
+        (plus corpus.txt for a text run on an uploaded corpus)."""
+        from .archive import run_zip_bytes
+
+        tr = self.trainers[name]
+        return run_zip_bytes(tr.run, tr.model, list(tr.history), self.text)
+
+
+def lab_from_run(run: RunConfig, state: dict, text: str | None = None) -> Lab:
+    """A Lab with the one model of `run`, holding the weights `state` (checked first). Its step counter, optimiser
+    and curves start afresh; the display trace and the first gradient snapshot are of the loaded weights."""
+    from .archive import needs_text
+
+    if needs_text(run) and text is None:
+        raise RunError("the run learns an uploaded text, and that text was not given.")
+    name = run.model.cell
+    try:
+        lab = Lab(run.task, run.train, {name: run.model}, text=text if needs_text(run) else None)
+    except DataError as e:
+        raise RunError(f"the run's task cannot be built: {e}") from None
+    lab.load_weights(name, state)
+    return lab
+
+
+def lab_from_archive(data: bytes) -> Lab:
+    """A Lab holding the one model of a run archive, validated first (`archive.load_run_zip`)."""
+    from .archive import load_run_zip
+
+    archive = load_run_zip(data)
+    try:
+        return lab_from_run(archive.run, archive.state, archive.text)
+    except (ConfigError, DataError) as e:
+        raise RunError(str(e)) from None
 
 
 def headline_lab(seed: int = 0, with_gru: bool = False, steps: int = 1500) -> Lab:
@@ -175,61 +238,3 @@ def headline_lab(seed: int = 0, with_gru: bool = False, steps: int = 1500) -> La
     if with_gru:
         models["gru"] = ModelConfig(cell="gru")
     return Lab(TaskConfig(name="recall", lag=100), TrainConfig(seed=seed, steps=steps), models)
-
-
-@dataclass(frozen=True)
-class ExplodeResult:
-    histories: dict[str, list[StepRecord]]  # "no clipping" and "clipped at 1": one record per step
-    diverged: dict[str, int | None]  # step at which a run produced NaN/inf (and stopped), else None
-    radius: float  # spectral radius of the RNN's initial W_hh
-
-
-def exploding_demo(seed: int = 0, init_scale: float = 3.0, lr: float = 1e-2, steps: int = 150,
-                   lag: int = 30) -> ExplodeResult:
-    """A vanilla RNN whose recurrent weights start large (spectral radius > 1), trained twice on identical
-    batches: once without clipping and once with the global gradient norm clipped at 1."""
-    from .trace import spectral_radius
-
-    task_cfg = TaskConfig(name="recall", lag=lag)
-    model_cfg = ModelConfig(cell="rnn", init_scale=init_scale)
-    runs = {"no clipping": 0.0, "clipped at 1": 1.0}
-    trainers = {k: Trainer(RunConfig(task_cfg, model_cfg, TrainConfig(seed=seed, lr=lr, clip=c, steps=steps)))
-                for k, c in runs.items()}
-    radius = spectral_radius(trainers["no clipping"].model)
-    diverged: dict[str, int | None] = {k: None for k in runs}
-    for _ in range(steps):
-        for k, tr in trainers.items():
-            if diverged[k] is None:
-                try:
-                    tr.next_record()
-                except DivergedError:
-                    diverged[k] = tr.step + 1
-    return ExplodeResult({k: tr.history for k, tr in trainers.items()}, diverged, radius)
-
-
-def lab_to_query(lab: Lab) -> dict[str, str]:
-    """The lab's settings as URL query parameters (only what differs from the defaults), plus `models`."""
-    first = next(iter(lab.model_cfgs.values())).replace(cell="lstm")
-    q = {**lab.task_cfg.to_query("task"), **first.to_query("model"), **lab.train_cfg.to_query("train")}
-    q["models"] = ",".join(lab.model_cfgs)
-    return q
-
-
-def lab_from_query(query: dict[str, str]) -> Lab:
-    """Rebuild a lab from `lab_to_query`'s parameters; raises ConfigError (one sentence) on anything malformed.
-
-    A link never names a file on the server: `task.corpus=file` and `task.text_file` are refused, so a link
-    cannot make the server read a path of the link's choosing.
-    """
-    q = {k: str(v) for k, v in query.items()}
-    if "task.text_file" in q or q.get("task.corpus") == "file":
-        raise ConfigError("a link cannot carry an uploaded text; choose the corpus again in Train & compare.")
-    cells = [c.strip() for c in q.get("models", "lstm,rnn").split(",") if c.strip()]
-    if not cells or len(cells) > 3 or len(set(cells)) != len(cells) or any(c not in CELLS for c in cells):
-        raise ConfigError(f"models must list up to three of {', '.join(CELLS)} once each, got {q.get('models')!r}.")
-    if "model.cell" in q:
-        raise ConfigError("model.cell cannot be set in a link; use models=lstm,rnn,gru.")
-    task = TaskConfig.from_query(q, "task")
-    model = ModelConfig.from_query(q, "model")
-    train = TrainConfig.from_query(q, "train")
-    return Lab(task, train, {c: model.replace(cell=c) for c in cells})

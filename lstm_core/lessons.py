@@ -1,9 +1,9 @@
-"""Pretrained lessons: run folders made by `make pretrained` (through the command line) and shipped in
-`datasets/pretrained/<lesson>/<cell>/`, opened as a Lab in well under a second, with weight snapshots taken
-during training so a learner can scrub through training and watch the gates take shape.
+"""Pretrained lessons (the registry is `datasets.lessons`): run folders made by `make pretrained` through the
+command line, opened as a Lab in well under a second, with weight snapshots taken during training so a learner
+can scrub through training and watch the gates take shape.
 
-Every number comes from those runs: the curves from their `metrics.jsonl`, the gates and gradients from
-their weights (loaded with `torch.load(..., weights_only=True)` and checked against the config).
+Every number comes from those runs: the curves from their `metrics.jsonl`, the gates and gradients from their
+weights (loaded with `torch.load(..., weights_only=True)` and checked against the config).
 """
 
 from __future__ import annotations
@@ -13,46 +13,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from datasets.lessons import LESSONS, ROOT, folder
+
 from .config import RunConfig
 
 if TYPE_CHECKING:  # imported where used: `read_curves` serves the Home page before torch has loaded
     import torch
 
     from .lab import Lab
-    from .train import StepRecord
-
-ROOT = Path(__file__).resolve().parents[1] / "datasets" / "pretrained"
-
-
-@dataclass(frozen=True)
-class Lesson:
-    name: str  # folder under datasets/pretrained
-    title: str  # button label
-    cells: tuple[str, ...]  # models trained for it, side by side on the same batches
-    args: tuple[str, ...]  # `python -m lstm_core train` arguments shared by its models
-    snapshot_every: int  # steps between saved weight snapshots
-
-
-LESSONS = {
-    "recall-100": Lesson("recall-100", "Long-lag recall, lag 100 (LSTM vs RNN)", ("lstm", "rnn"),
-                         ("--task", "recall", "--lag", "100", "--steps", "1500", "--seed", "0"), 100),
-    "sine": Lesson("sine", "Sine prediction (LSTM vs RNN)", ("lstm", "rnn"),
-                   ("--task", "sine", "--seq-len", "100", "--steps", "1500", "--seed", "0"), 150),
-    "text": Lesson("text", "Text: Python's documentation (LSTM vs RNN)", ("lstm", "rnn"),
-                   ("--task", "text", "--corpus", "python-docs", "--seq-len", "100", "--hidden", "128",
-                    "--batch", "32", "--steps", "1500", "--seed", "0"), 250),
-}
-
-
-def available(root: Path = ROOT) -> list[str]:
-    """Lessons whose run folders are all present."""
-    return [n for n, les in LESSONS.items() if all((root / n / c / "model.pt").is_file() for c in les.cells)]
+    from .views import StepRecord
 
 
 @dataclass(frozen=True)
 class LessonData:
     """What is read from disk once per process and shared read-only by every session."""
 
+    name: str  # the lesson's key in datasets.lessons.LESSONS
     run: RunConfig  # of the first model; the others differ only in the cell
     states: dict[str, dict[str, torch.Tensor]]  # final weights per cell
     snapshots: dict[str, dict[int, dict[str, torch.Tensor]]]  # per cell: step -> weights
@@ -62,38 +38,47 @@ class LessonData:
 def read_curves(name: str, root: Path = ROOT) -> dict[str, list[dict]]:
     """A lesson's training curves per model: its metrics.jsonl rows, read without torch. Empty if not shipped."""
     try:
-        return {cell: _metrics(root / name / cell) for cell in LESSONS[name].cells}
+        return {cell: _metrics(folder(name, cell, root)) for cell in LESSONS[name].cells}
     except (OSError, ValueError):
         return {}
 
 
-def _metrics(folder: Path) -> list[dict]:
-    return [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines() if line]
+def read_config(name: str, root: Path = ROOT) -> RunConfig | None:
+    """The run config of a lesson's first model, read without torch (None if not shipped or unreadable)."""
+    try:
+        return RunConfig.from_json((folder(name, LESSONS[name].cells[0], root) / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _metrics(path: Path) -> list[dict]:
+    return [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines() if line]
 
 
 def read_lesson(name: str, root: Path = ROOT) -> LessonData:
-    from .runs import RunError, load_snapshots, load_state
+    from .errors import RunError
+    from .runs import load_snapshots, load_state
 
     les = LESSONS[name]
     runs, states, snaps, metrics = {}, {}, {}, {}
     for cell in les.cells:
-        folder = root / name / cell
+        path = folder(name, cell, root)
         try:
-            runs[cell] = RunConfig.from_json((folder / "config.json").read_text())
-            metrics[cell] = _metrics(folder)
+            runs[cell] = RunConfig.from_json((path / "config.json").read_text())
+            metrics[cell] = _metrics(path)
         except (OSError, ValueError) as e:
             raise RunError(f"the pretrained lesson {name!r} is incomplete ({e}); run 'make pretrained'.") from None
-        states[cell] = load_state(folder / "model.pt")
-        snaps[cell] = load_snapshots(folder)
+        states[cell] = load_state(path / "model.pt")
+        snaps[cell] = load_snapshots(path)
     first = runs[les.cells[0]]
     for run in runs.values():
         if run.task != first.task or run.train != first.train:
             raise RunError(f"the pretrained lesson {name!r} has models trained on different settings.")
-    return LessonData(first, states, snaps, metrics)
+    return LessonData(name, first, states, snaps, metrics)
 
 
 def _record(d: dict, metric: str) -> StepRecord:
-    from .train import StepRecord
+    from .views import StepRecord
 
     return StepRecord(step=d["step"], loss=d["loss"], metric=d[metric], grad_norm=d["grad_norm"],
                       seconds=d["seconds"], val_metric=d.get(f"val_{metric}"), val_loss=d.get("val_loss"),

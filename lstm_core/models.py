@@ -1,8 +1,9 @@
-"""Sequence models on PyTorch's fused recurrent kernels: one-hot or value input -> LSTM | RNN | GRU -> readout.
+"""Sequence models on PyTorch's fused recurrent kernels: one-hot or value input -> recurrent layers -> readout.
 
-Layers are stacked single-layer `nn.LSTM`/`nn.RNN`/`nn.GRU` modules so that dropout between layers draws from
-our own `torch.Generator` (a fused multi-layer module would draw from the process-wide RNG, shared by every
-Streamlit session). State-dict keys keep PyTorch's names: `rnn.0.weight_ih_l0`, `rnn.0.weight_hh_l0`, ...
+The recurrent layer of each cell comes from its module in the cell registry (`lstm_core.cells`). Layers are
+stacked single-layer modules so that dropout between layers draws from our own `torch.Generator` (a fused
+multi-layer module would draw from the process-wide RNG, shared by every session). State-dict keys keep
+PyTorch's names: `rnn.0.weight_ih_l0`, `rnn.0.weight_hh_l0`, ...
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ import math
 import torch
 from torch import nn
 
+from .cells import CELLS
 from .config import ModelConfig
-
-CELL_MODULES = {"lstm": nn.LSTM, "rnn": nn.RNN, "gru": nn.GRU}
-GATES_PER_CELL = {"lstm": 4, "rnn": 1, "gru": 3}
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -32,12 +31,15 @@ class SeqModel(nn.Module):
     def __init__(self, cfg: ModelConfig, input_size: int, output_size: int, tokens_in: bool):
         super().__init__()
         self.cfg, self.input_size, self.output_size, self.tokens_in = cfg, input_size, output_size, tokens_in
-        cell = CELL_MODULES[cfg.cell]
-        kw = {"nonlinearity": "tanh"} if cfg.cell == "rnn" else {}
         sizes = [input_size] + [cfg.hidden] * cfg.layers
-        self.rnn = nn.ModuleList(cell(sizes[k], cfg.hidden, batch_first=True, **kw) for k in range(cfg.layers))
+        self.rnn = nn.ModuleList(self.cell.layer(sizes[k], cfg.hidden) for k in range(cfg.layers))
         self.readout = nn.Linear(cfg.hidden, output_size)
         self.dropout_gen: torch.Generator | None = None  # set by the trainer; None means no dropout
+
+    @property
+    def cell(self):
+        """The cell's torch module (lstm_core/cells/<cell>.py): its layer, gate init and unrolled equations."""
+        return CELLS[self.cfg.cell].module()
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The exact input of the first recurrent layer: (B, T, input_size) float32."""
@@ -66,36 +68,28 @@ class SeqModel(nn.Module):
         return {"W_ih": m.weight_ih_l0, "W_hh": m.weight_hh_l0, "b_ih": m.bias_ih_l0, "b_hh": m.bias_hh_l0}
 
 
-def init_weights(model: SeqModel, gen: torch.Generator, horizon: int) -> None:
-    """PyTorch's default init U(-1/sqrt(H), 1/sqrt(H)) drawn from `gen`, then the gate-bias option.
+def gate_init(cfg: ModelConfig, task) -> str:
+    """The LSTM gate-bias initialisation in use: the config's, or for "auto" the task's own choice."""
+    return task.gate_init if cfg.gate_init == "auto" else cfg.gate_init
 
-    chrono (Tallec & Ollivier 2018): b_f = log(u), u ~ U(1, horizon - 1), b_i = -b_f, so each unit's memory
-    starts with a time constant spread up to the task's lag. Plain init puts the forget gate near 0.5 and a
-    memory decays as 0.5^T: at chance already at lag 20 (measured).
-    """
-    cfg, hid = model.cfg, model.cfg.hidden
+
+def init_weights(model: SeqModel, gen: torch.Generator, horizon: int, gate_init: str) -> None:
+    """PyTorch's default init U(-1/sqrt(H), 1/sqrt(H)) drawn from `gen`, W_hh scaled by `init_scale`, then the
+    cell's own gate-bias initialisation (the LSTM's chrono or forget-bias; see lstm_core/cells/lstm.py)."""
+    cfg = model.cfg
     with torch.no_grad():
-        bound = 1.0 / math.sqrt(hid)  # PyTorch's default for recurrent layers, and for a Linear with fan-in H
+        bound = 1.0 / math.sqrt(cfg.hidden)  # PyTorch's default for recurrent layers, and for a Linear with fan-in H
         for p in model.parameters():
             p.copy_(torch.empty(p.shape).uniform_(-bound, bound, generator=gen))
         for layer in model.rnn:
             layer.weight_hh_l0.mul_(cfg.init_scale)
-            if cfg.cell != "lstm" or cfg.gate_init == "default":
-                continue
-            if cfg.gate_init == "chrono":
-                u = torch.empty(hid).uniform_(1.0, max(horizon - 1.0, 2.0), generator=gen)
-                bf = torch.log(u)
-                layer.bias_ih_l0[hid : 2 * hid] = bf  # forget gate (PyTorch order i, f, g, o)
-                layer.bias_hh_l0[hid : 2 * hid] = 0.0
-                layer.bias_ih_l0[:hid] = -bf  # input gate
-                layer.bias_hh_l0[:hid] = 0.0
-            else:  # forget-bias
-                layer.bias_ih_l0[hid : 2 * hid] = model.cfg.forget_bias
-                layer.bias_hh_l0[hid : 2 * hid] = 0.0
+            init_gates = getattr(model.cell, "init_gates", None)
+            if init_gates is not None:
+                init_gates(layer, gate_init, cfg.forget_bias, gen, horizon)
 
 
 def build_model(cfg: ModelConfig, task, seed: int) -> SeqModel:
     """A model for `task` with weights fixed by `seed` alone (no global RNG)."""
     model = SeqModel(cfg, task.input_size, task.output_size, task.tokens_in)
-    init_weights(model, torch.Generator().manual_seed(seed), task.horizon)
+    init_weights(model, torch.Generator().manual_seed(seed), task.horizon, gate_init(cfg, task))
     return model

@@ -14,17 +14,13 @@ from pathlib import Path
 
 import torch
 
-from .config import ConfigError, RunConfig
+from .config import RunConfig
+from .errors import ConfigError, DataError, RunError
+from .limits import MAX_CHECKPOINT_BYTES
 from .models import SeqModel, build_model
-from .tasks import TASKS, Task, make_task
-from .tasks.base import DataError
-from .train import StepRecord
-
-MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024  # the largest allowed model (2 x 256 units, 256 symbols) is ~4 MB
-
-
-class RunError(ValueError):
-    """A run folder or checkpoint cannot be used; the message says why."""
+from .tasks import TASKS, make_task
+from .tasks.base import Task
+from .views import StepRecord
 
 
 def save_run(out: str | Path, run: RunConfig, model: SeqModel, history: list[StepRecord]) -> Path:
@@ -33,7 +29,7 @@ def save_run(out: str | Path, run: RunConfig, model: SeqModel, history: list[Ste
     (out / "config.json").write_text(run.to_json() + "\n")
     with open(out / "metrics.jsonl", "w") as f:
         for r in history:
-            f.write(json.dumps(record_dict(r, TASKS[run.task.name].metric_name)) + "\n")
+            f.write(json.dumps(record_dict(r, TASKS[run.task.name].metric)) + "\n")
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, out / "model.pt")
     return out
 

@@ -43,7 +43,7 @@ def sweep_one(args: tuple) -> dict:
     return {"task": run.task.name, "model": run.model.cell, "lag": lag, "seed": seed, **s}
 
 
-def sweep_table(rows: list[dict], models: list[str], lags: list[int], target: float | None) -> str:
+def sweep_table(rows: list[dict], models: list[str], lags: list[int]) -> str:
     """Markdown: per lag and model, success rate (reached the target) and median seconds of the solved runs."""
     lines = ["| lag | " + " | ".join(models) + " |", "|---" * (len(models) + 1) + "|"]
     for lag in lags:

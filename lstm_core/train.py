@@ -1,8 +1,8 @@
 """Training as a generator of step records, on PyTorch's fused kernels.
 
 `Trainer(run).steps()` yields one `StepRecord` per optimiser step; the caller decides how many to pull, so a
-UI can pause between any two steps, draw, and resume. `train_side_by_side` steps several models on identical
-batches (batch k is a pure function of the seed and k), which is what makes an RNN-vs-LSTM comparison fair.
+UI can pause between any two steps, draw, and resume. Batch k is a pure function of the seed and k, so models
+trained with the same seed see identical batches (`lab.Lab` steps several side by side).
 """
 
 from __future__ import annotations
@@ -10,13 +10,15 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import torch
 
 from .config import RunConfig
+from .errors import DivergedError
 from .models import SeqModel, build_model, pick_device
-from .tasks import Task, make_task
+from .tasks import make_task
+from .tasks.base import Task
+from .views import StepRecord
 
 
 def configure_torch(threads: int = 1) -> None:
@@ -24,22 +26,6 @@ def configure_torch(threads: int = 1) -> None:
     (vanishing gradients become denormal floats, which slowed a stuck run 3x)."""
     torch.set_num_threads(threads)
     torch.set_flush_denormal(True)
-
-
-class DivergedError(RuntimeError):
-    """The loss or the gradient became NaN or infinite; the model keeps its last good weights."""
-
-
-@dataclass(frozen=True)
-class StepRecord:
-    step: int  # optimiser steps done so far (1 after the first)
-    loss: float  # training loss of this step's batch, before the update
-    metric: float  # the task metric on this step's batch
-    grad_norm: float  # global gradient norm before clipping
-    seconds: float  # training time so far, excluding evaluation
-    val_metric: float | None = None  # held-out metric, on evaluation steps only
-    val_loss: float | None = None
-    stop: str | None = None  # why training stops after this step: steps, seconds, target, early-stop
 
 
 class Trainer:
@@ -168,14 +154,3 @@ class Trainer:
             yield rec
             if rec.stop:
                 return
-
-
-def train_side_by_side(trainers: list[Trainer], n: int) -> list[list[StepRecord]]:
-    """Advance each trainer by up to `n` steps on identical batches (same seed, same step numbers)."""
-    out: list[list[StepRecord]] = [[] for _ in trainers]
-    for _ in range(n):
-        for k, tr in enumerate(trainers):
-            if tr.history and tr.history[-1].stop:
-                continue
-            out[k].append(tr.next_record())
-    return out

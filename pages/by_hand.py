@@ -5,23 +5,23 @@ from __future__ import annotations
 import streamlit as st
 
 from lstm_core import figures
-from lstm_core.lab import Lab
-from lstm_core.trace import explain_step
-from pages import shared
+from lstm_core.views import LabView
+from pages import frame, live, session, ui
 
-shared.ensure_router()
-lab = shared.get_lab()
+frame.ensure_router()
+lab = session.get_lab()
+view = lab.view()
 st.title("One step by hand")
 
-if "lstm" not in lab.trainers:
+if "lstm" not in view.model_cfgs:
     st.info("This page writes out the LSTM's equations; the current run has no LSTM. Start the headline lesson "
             "from the Home page or add an LSTM in Train & compare.")
     st.stop()
 
-T = lab.display.x.shape[1]
-H = lab.model_cfgs["lstm"].hidden
-shared.clamp_state("bh_t", 0, T - 1, min(1, T - 1))
-shared.clamp_state("bh_unit", 0, H - 1, 0)
+T = view.task.display_steps
+H = view.hidden("lstm")
+ui.clamp_state("bh_t", 0, T - 1, min(1, T - 1))
+ui.clamp_state("bh_unit", 0, H - 1, 0)
 
 
 def shift(delta: int) -> None:
@@ -39,10 +39,9 @@ def fmt(v: float) -> str:
     return f"{v:+.3f}" if abs(v) < 1000 else f"{v:+.3e}"
 
 
-def draw(lab: Lab) -> None:
-    tr = lab.trace("lstm")
-    v = explain_step(lab.trainers["lstm"].model, tr, int(t), int(unit))
-    st.caption(f"LSTM at training step {lab.step:,}, display sequence, timestep t = {t} (input `{v['token']}`), "
+def draw(lab, view: LabView) -> None:
+    v = lab.explain_step("lstm", int(t), int(unit))
+    st.caption(f"LSTM at training step {view.step:,}, display sequence, timestep t = {t} (input `{v['token']}`), "
                f"unit {unit}. W·x_t + b is the input part, U·h_(t-1) + b the recurrent part.")
     # one column each, full width: the equations are long and the diagram's boxes need the room
     eq, fig = st.container(), st.container()
@@ -66,9 +65,9 @@ def draw(lab: Lab) -> None:
         diagram.update({f"a_{k}": v[f"a_{k}"] for k in "ifgo"})
         diagram["x"] = str(v["token"])
         st.plotly_chart(figures.cell_diagram(diagram), key="bh_diagram", width="stretch", theme=None)
-    shared.look_for("step through the first few timesteps of a unit that remembers: at the first symbol the "
+    ui.look_for("step through the first few timesteps of a unit that remembers: at the first symbol the "
                     "input gate opens and c jumps; afterwards f stays near 1 and i near 0, so c_t ≈ c_(t-1): "
                     "the conveyor belt carries the value unchanged.")
 
 
-shared.live(draw)
+live.live(draw)

@@ -8,28 +8,64 @@ from __future__ import annotations
 
 import sys
 import threading
+from pathlib import Path
 
 import streamlit as st
 
+from lstm_core.config import DEVICES
+
+HERE = Path(__file__).resolve().parent
+# (file in pages/, title, icon, url path): the app's pages in the sidebar's order; the first is the default
+PAGES = (
+    ("home.py", "Home", ":material/home:", "home"),
+    ("lesson.py", "Guided lesson", ":material/school:", "lesson"),
+    ("train.py", "Train & compare", ":material/play_circle:", "train"),
+    ("gates.py", "Gates", ":material/grid_on:", "gates"),
+    ("gradients.py", "Vanishing gradients", ":material/trending_down:", "gradients"),
+    ("by_hand.py", "One step by hand", ":material/calculate:", "by_hand"),
+    ("export.py", "Export & import", ":material/download:", "export"),
+    ("text.py", "Text", ":material/text_fields:", "text"),
+)
+
+
+def pages() -> list:
+    """The st.Page objects of the router (absolute paths, so they resolve whatever script started the app)."""
+    return [_page(k) for k in range(len(PAGES))]
+
+
+def _page(k: int):
+    f, t, i, u = PAGES[k]
+    if k == 0:  # the default page lives at the root address
+        return st.Page(HERE / f, title=t, icon=i, default=True)
+    return st.Page(HERE / f, title=t, icon=i, url_path=u)
+
+
+def page(url_path: str):
+    """One page, for st.switch_page: `page("train")`."""
+    return _page(next(k for k, p in enumerate(PAGES) if p[3] == url_path))
+
 
 def ensure_router() -> None:
-    """Make sure this script runs inside app.py's router.
+    """Make sure this script runs inside app.py's router; every page calls this first.
 
-    With a `pages/` folder, Streamlit starts in its legacy multipage mode until some session has run
-    st.navigation (a process-wide flag): the first visitor of a fresh server would get the bare folder listing
-    as navigation. Clearing the flag and rerunning hands the session to app.py's router.
+    Upstream behaviour (streamlit/runtime/pages_manager.py, `PagesManager.uses_pages_directory`, read by
+    `ScriptRunner` in streamlit/runtime/scriptrunner/script_runner.py): Streamlit keeps a process-wide flag for
+    apps with a `pages/` folder and runs them in its legacy multipage mode until some session has run
+    st.navigation. So the first visitor of a fresh server would get the bare folder listing as navigation, and
+    `AppTest`, which resets the flag before every run, would run a page file without app.py. Clearing the flag
+    and rerunning hands the session to app.py's router. The project's layout names the `pages/` folder, so the
+    workaround stays; tests/test_frame.py fails loudly if a Streamlit upgrade removes the flag.
     """
     from streamlit.runtime.scriptrunner import script_runner
 
-    # the flag as the script runner reads it (the class it instantiates; tests may substitute it)
     if script_runner.PagesManager.uses_pages_directory:
         script_runner.PagesManager.uses_pages_directory = False
         st.rerun()
 
 
 def _warm() -> None:
-    from lstm_core import configure_torch
     from lstm_core.lab import headline_lab
+    from lstm_core.train import configure_torch
 
     configure_torch(1)
     headline_lab(steps=2).advance(2)  # imports, kernels and Adam's first step, once per process
@@ -48,15 +84,6 @@ def warm_up() -> None:
     warm_up_thread().join()
 
 
-def wait_for_training() -> None:
-    """Wait for the training thread the last live refresh started, if any (pages/shared.py `live`): at most
-    a refresh's budget, plus any wait for a training slot when many learners train at once."""
-    t = st.session_state.get("_training")
-    if t is not None:
-        t.join()
-        del st.session_state["_training"]
-
-
 def sidebar() -> None:
     if "sb_seed" not in st.session_state and "train.seed" in st.query_params:
         raw = st.query_params["train.seed"]  # a shared link's seed becomes the sidebar's seed
@@ -67,7 +94,7 @@ def sidebar() -> None:
         st.number_input("Seed", min_value=0, max_value=2**31 - 1, step=1, key="sb_seed",
                         help="One seed fixes the data, the initial weights and the batch order. "
                         "Used when you start or reset a run.")
-        st.selectbox("Device", ["auto", "cpu", "cuda", "mps"], key="sb_device",
+        st.selectbox("Device", DEVICES, key="sb_device",
                      help="auto picks a CUDA GPU, then Apple's MPS, else the CPU. Used when you start or reset.")
         st.toggle("Presenter mode", key="sb_presenter",
                   help="Larger type for a projector; settings and secondary controls are hidden.")
@@ -75,12 +102,6 @@ def sidebar() -> None:
             from lstm_core.models import pick_device
 
             st.caption(f"auto → **{pick_device('auto').type}** on this server")
-        lab = st.session_state.get("lab")
-        if lab is not None:
-            wait_for_training()  # so the caption shows the step the page will show
-            playing = bool(st.session_state.get("playing")) and not lab.done
-            state = "training" if playing else ("finished" if lab.done else "paused")
-            st.caption(f"Run: {lab.task.name}, step {lab.step:,} of {lab.train_cfg.steps:,} ({state})")
 
 
 PRESENTER_CSS = """<style>

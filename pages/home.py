@@ -25,10 +25,10 @@ with c1:
     if st.button("▶ Start the headline lesson", type="primary", key="home_start", width="stretch"):
         frame.warm_up()
         from lstm_core.lab import headline_lab
+        from pages import session
 
-        st.session_state.lab = headline_lab(seed=int(st.session_state.get("sb_seed", 0)))
-        st.session_state.playing = True
-        st.switch_page("pages/train.py")
+        session.set_lab(headline_lab(seed=session.seed()), play=True)
+        st.switch_page(frame.page("train"))
 with c2:
     st.markdown(
         "**The headline lesson:** each sequence starts with a letter, then 99 random letters, then a `?`. "
@@ -38,14 +38,18 @@ with c2:
 
 # Imported here, after the button is on screen: plotly takes a few tenths of a second to import on a fresh server.
 # Neither imports torch (tests/test_isolation.py), which loads in a background thread meanwhile.
+from datasets.lessons import HEADLINE, LESSONS  # noqa: E402
 from lstm_core import figures  # noqa: E402
-from lstm_core.lessons import read_curves  # noqa: E402
+from lstm_core.lessons import read_config, read_curves  # noqa: E402
 
-curves = read_curves("recall-100")
-if curves:  # the shipped run of the headline lesson (make pretrained): what the class is about to reproduce
-    fig = figures.training_curves(curves, "val_accuracy", baseline=1 / 8, baseline_label="chance = 1/8",
-                                  title="The headline lesson, trained by make pretrained (seed 0): held-out accuracy",
-                                  y_title="accuracy")
+curves = read_curves(HEADLINE)
+run = read_config(HEADLINE)
+if curves and run is not None:  # the shipped run of the headline lesson (make pretrained): what the class reproduces
+    chance = 1 / run.task.alphabet
+    fig = figures.training_curves(curves, "val_accuracy", baseline=chance,
+                                  baseline_label=f"chance = 1/{run.task.alphabet}",
+                                  title=f"The headline lesson, trained by make pretrained (seed {run.train.seed}): "
+                                  "held-out accuracy", y_title="accuracy")
     fig.update_layout(height=340)
     st.plotly_chart(fig, key="home_preview", width="stretch", theme=None)
     st.caption("**What to look for:** both models see exactly the same batches. For several hundred steps "
@@ -55,16 +59,14 @@ if curves:  # the shipped run of the headline lesson (make pretrained): what the
 
 st.markdown("**Or open a pretrained lesson** (trained by `make pretrained`; opens at once, with snapshots "
             "taken during training to scrub through on the Gates page; Reset retrains it live):")
-LESSON_TITLES = {"recall-100": "Long-lag recall, lag 100", "sine": "Sine prediction", "text": "Text (Python docs)"}
-for col, (name, title) in zip(st.columns(len(LESSON_TITLES)), LESSON_TITLES.items()):
-    if col.button(title, key=f"home_lesson_{name}", width="stretch"):
+for col, (name, lesson) in zip(st.columns(len(LESSONS)), LESSONS.items()):
+    if col.button(lesson.title, key=f"home_lesson_{name}", width="stretch"):
         frame.warm_up()
-        from pages import shared
+        from pages import session
 
         try:
-            st.session_state.lab = shared.open_pretrained(name)
-            st.session_state.playing = False
-            st.switch_page("pages/train.py")
+            session.set_lab(session.open_pretrained(name))
+            st.switch_page(frame.page("train"))
         except Exception as e:  # noqa: BLE001 - a missing or damaged lesson must not show a traceback
             st.error(f"The pretrained lesson could not be opened: {e}. Run 'make pretrained' to make it again.")
 

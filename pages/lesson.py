@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from datasets.lessons import HEADLINE
 from lstm_core import figures
-from lstm_core.lab import Lab
-from pages import frame, shared
+from pages import frame, session, ui
 
 frame.ensure_router()
 st.title("Guided lesson: why the LSTM remembers")
@@ -17,8 +17,9 @@ st.title("Guided lesson: why the LSTM remembers")
 frame.warm_up()
 try:
     if "gl_lab" not in st.session_state:  # the learner's own copy; the files are shared read-only
-        st.session_state.gl_lab = shared.open_pretrained("recall-100")
-    lab: Lab = st.session_state.gl_lab
+        st.session_state.gl_lab = session.open_pretrained(HEADLINE)
+    lab = st.session_state.gl_lab
+    view = lab.view()
 except Exception as e:  # noqa: BLE001 - a missing lesson must not show a traceback
     st.error(f"The pretrained headline lesson is not available ({e}). Run 'make pretrained'.")
     st.stop()
@@ -49,11 +50,11 @@ def reveal_task() -> None:
 
 
 def reveal_accuracy() -> None:
-    st.plotly_chart(figures.training_curves(lab.histories, "val_metric", baseline=lab.task.baseline,
-                                            baseline_label=lab.task.baseline_label, title="Held-out accuracy",
+    st.plotly_chart(figures.training_curves(view.histories, "val_metric", baseline=view.task.baseline,
+                                            baseline_label=view.task.baseline_label, title="Held-out accuracy",
                                             y_title="accuracy"), key="gl_acc", width="stretch", theme=None)
-    st.markdown(f"After {lab.step:,} steps on the same batches: LSTM **{lab.latest_val('lstm'):.1%}**, vanilla RNN "
-                f"**{lab.latest_val('rnn'):.1%}** (chance is {lab.task.baseline:.1%}).")
+    st.markdown(f"After {view.step:,} steps on the same batches: LSTM **{view.latest_val('lstm'):.1%}**, vanilla "
+                f"RNN **{view.latest_val('rnn'):.1%}** (chance is {view.task.baseline:.1%}).")
 
 
 def reveal_gradients() -> None:
@@ -91,5 +92,5 @@ question(4, "What does the trained LSTM's forget gate look like over the sequenc
 question(5, "And the cell state of a unit whose forget gate stays open?",
          ["it decays to 0 within a few steps", "it holds its value from the letter to the `?`",
           "it changes sign at every step"], 1, reveal_cell)
-shared.look_for("the same experiment, live: Home → Start the headline lesson. Every number here comes from the "
+ui.look_for("the same experiment, live: Home → Start the headline lesson. Every number here comes from the "
                 "pretrained run shipped with the app; Train & compare reproduces it with seed 0.")

@@ -7,11 +7,10 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
+APP = str(Path(__file__).resolve().parent / "app_entry.py")  # runs ROOT/app.py (see app_entry.py for why)
 TIMEOUT = 120
 
 # plotly typed arrays ({"dtype", "bdata", "shape"}) -> numpy dtypes
@@ -56,22 +55,14 @@ def open_page(page: str | None = None, state: dict | None = None) -> AppTest:
         at.session_state[k] = v
     at.run()
     if page:
-        at.switch_page(page).run()
+        at.switch_page(page_path(page)).run()
     return at
+
+
+def page_path(page: str) -> str:
+    """A page of the app ("pages/gates.py") as AppTest's switch_page wants it: relative to the entry script."""
+    return "../" + page
 
 
 def no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
-
-
-@pytest.fixture(autouse=True)
-def v2_router(monkeypatch):
-    """AppTest resets Streamlit's process-wide "legacy pages/ folder" flag before every run, so from the second
-    run on it would execute the page file without app.py. Pin the flag to the st.navigation behaviour, which is
-    what a real server has once any session has run app.py (pages.shared.ensure_router covers the rest)."""
-    from streamlit.runtime.scriptrunner import script_runner
-
-    class PagesManager(script_runner.PagesManager):
-        uses_pages_directory = False
-
-    monkeypatch.setattr(script_runner, "PagesManager", PagesManager)

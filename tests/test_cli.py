@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_core.runs import RunError, load_run, save_run
+from lstm_core.errors import RunError
+from lstm_core.runs import load_run, save_run
 from lstm_core.trace import trace
 from lstm_core.train import Trainer
 
@@ -235,9 +236,10 @@ def test_main_in_process_bad_arguments(argv, word, capsys):
 def test_main_in_process_divergence_is_one_line(monkeypatch, capsys):
     from lstm_core import train
     from lstm_core.__main__ import main
+    from lstm_core.errors import DivergedError
 
     def diverge(self, x, y):
-        raise train.DivergedError("training diverged at step 1 (loss nan, gradient norm nan); lower the lr.")
+        raise DivergedError("training diverged at step 1 (loss nan, gradient norm nan); lower the lr.")
 
     monkeypatch.setattr(train.Trainer, "train_step", diverge)
     assert main(["train", "--lag", "3", "--hidden", "4", "--steps", "2"]) == 2

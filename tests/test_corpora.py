@@ -8,7 +8,8 @@ import pytest
 
 from datasets.corpora import MAX_TEXT_BYTES, MIN_TEXT_CHARS, check_text, embedded_reber, load_corpus, read_text_file
 from lstm_core.config import TaskConfig
-from lstm_core.tasks import DataError, make_task
+from lstm_core.errors import DataError
+from lstm_core.tasks import make_task
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import pytest
 
 from lstm_core import ModelConfig, RunConfig, TaskConfig, TrainConfig, Trainer
 from lstm_core import figures as F
+from lstm_core.cells import CELLS, QUANTITIES
 from lstm_core.trace import trace
 
 SRC = Path(F.__file__)
@@ -57,19 +58,14 @@ def test_module_imports_plotly_and_numpy_but_never_streamlit_or_torch_at_run_tim
         if isinstance(node, ast.Import):
             runtime |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom):
-            runtime.add((node.module or "").split(".")[0] if node.level == 0 else ".")
+            runtime.add((node.module or "").split(".")[0] if node.level == 0 else "." + (node.module or ""))
     assert {"plotly", "numpy"} <= runtime
-    assert not runtime & {"streamlit", "torch", "."}
-    out = subprocess.run([sys.executable, "-c", "import sys, lstm_core.figures; print('streamlit' in sys.modules)"],
-                         capture_output=True, text=True, check=True, cwd=SRC.parent.parent)
-    assert out.stdout.strip() == "False"
-
-
-def test_palette_is_okabe_ito_and_one_colour_per_gate():
-    assert F.MODEL_COLORS == {"lstm": "#0072B2", "rnn": "#D55E00", "gru": "#009E73"}
-    assert set(F.GATE_COLORS) == set("ifgochrzn")
-    assert len(set(F.GATE_COLORS.values())) == len(F.GATE_COLORS)
-    assert all(re.fullmatch(r"#[0-9A-Fa-f]{6}", c) for c in F.GATE_COLORS.values())
+    assert not runtime & {"streamlit", "torch"}
+    assert {m for m in runtime if m.startswith(".")} <= {".cells"}  # the registry's words and colours only
+    probe = "import sys, lstm_core.figures; print('streamlit' in sys.modules, 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                         cwd=SRC.parent.parent)
+    assert out.stdout.strip() == "False False"
 
 
 def test_fixed_scales_per_quantity_and_blue_means_positive():
@@ -91,7 +87,7 @@ def test_training_curves_draw_record_values_per_model(trainers):
     for d, (cell, tr) in zip(fig.data, trainers.items(), strict=True):
         np.testing.assert_array_equal(d.x, [r.step for r in tr.history])
         np.testing.assert_allclose(d.y, [r.loss for r in tr.history])
-        assert d.line.color == F.MODEL_COLORS[cell]
+        assert d.line.color == CELLS[cell].color
     assert fig.layout.xaxis.title.text == "training step"
     assert fig.layout.yaxis.type == "linear"
 
@@ -141,8 +137,8 @@ def test_series_keyed_by_other_names_keep_their_name_and_get_distinct_colours():
     recs = [{"step": 1, "grad_norm": 2.0}, {"step": 2, "grad_norm": 50.0}]
     fig = F.training_curves({"no clipping": recs, "clipped at 1": recs}, "grad_norm", log_y=True)
     assert [d.name for d in fig.data] == ["no clipping", "clipped at 1"]
-    assert len({d.line.color for d in fig.data} | set(F.MODEL_COLORS.values())) == 5
-    assert F._model("LSTM (chrono)", "lstm")[:2] == ("LSTM (chrono)", F.MODEL_COLORS["lstm"])
+    assert len({d.line.color for d in fig.data} | {c.color for c in CELLS.values()}) == 5
+    assert F._model("LSTM (chrono)", "lstm")[:2] == ("LSTM (chrono)", CELLS["lstm"].color)
     ticks = list(fig.layout.yaxis.ticktext)  # full-size 1-2-5 ticks on a short log axis, not plotly's tiny digits
     assert {"2", "5", "10", "20", "50"} <= set(ticks) and all(t.lstrip("0.")[0] in "125" for t in ticks)
 
@@ -213,13 +209,13 @@ def test_gate_panel_stacks_heatmaps_each_with_its_own_scale_and_bar(traces):
 def test_unit_lines_show_every_quantity_of_one_unit_in_gate_colours(traces):
     t = traces["lstm"]
     fig = F.unit_lines(t, unit=2, highlight_t=3)
-    assert [d.name for d in fig.data] == [F.QUANTITY_NAMES[q] for q in "ifgoch"]
+    assert [d.name for d in fig.data] == [QUANTITIES[q].label for q in "ifgoch"]
     for d, q in zip(fig.data, "ifgoch", strict=True):
         want = t.h[:, 2] if q == "h" else t.layers[0].gates[q][:, 2]
         np.testing.assert_array_equal(d.y, want)
-        assert d.line.color == F.GATE_COLORS[q]
+        assert d.line.color == QUANTITIES[q].color
     assert fig.layout.shapes[0].x0 == 2.5
-    assert [d.name for d in F.unit_lines(traces["gru"], 0).data] == [F.QUANTITY_NAMES[q] for q in "rznh"]
+    assert [d.name for d in F.unit_lines(traces["gru"], 0).data] == [QUANTITIES[q].label for q in "rznh"]
     assert [d.name for d in F.unit_lines(traces["rnn"], 0).data] == ["hidden state h"]
     with pytest.raises(ValueError, match="unit"):
         F.unit_lines(t, unit=8)
@@ -232,9 +228,9 @@ def test_gradient_curves_log_axis_per_model_and_dashed_cell_gradient(traces):
     by_name = {d.name: d for d in fig.data}
     assert len(by_name) == 4  # h for three models, c for the LSTM
     for cell, t in traces.items():
-        d = by_name[f"{F.MODEL_LABELS[cell]} ‖dL/dh<sub>t</sub>‖"]
+        d = by_name[f"{CELLS[cell].label} ‖dL/dh<sub>t</sub>‖"]
         np.testing.assert_allclose(d.y, t.grad_h)
-        assert d.line.color == F.MODEL_COLORS[cell]
+        assert d.line.color == CELLS[cell].color
     c = by_name["LSTM ‖dL/dc<sub>t</sub>‖"]
     np.testing.assert_allclose(c.y, traces["lstm"].grad_c)
     assert c.line.dash == "dash"
@@ -284,7 +280,7 @@ def test_series_overlay_continues_forecasts_after_the_last_timestep():
     fc = fig.data[-1]
     np.testing.assert_allclose(fc.x, [10.0, 12.0, 14.0])
     np.testing.assert_allclose(fc.y, [1, 2, 3])
-    assert fc.line.dash == "dash" and fc.line.color == F.MODEL_COLORS["lstm"]
+    assert fc.line.dash == "dash" and fc.line.color == CELLS["lstm"].color
     assert fig.layout.xaxis.title.text == "timestep t"
 
 
@@ -303,7 +299,7 @@ def test_cell_diagram_labels_every_part_with_its_real_number(traces):
     assert f"{math.tanh(v['c']):.3f}".replace("-", "−") in text
     assert abs(v["c"] - (v["f"] * v["c_prev"] + v["i"] * v["g"])) < 1e-5  # the numbers shown are consistent
     boxes = {a.bordercolor for a in fig.layout.annotations if a.bordercolor}
-    assert {F.GATE_COLORS[q] for q in "ifgo"} <= boxes
+    assert {QUANTITIES[q].color for q in "ifgo"} <= boxes
     assert fig.layout.xaxis.visible is False and not fig.data
 
 
@@ -336,7 +332,7 @@ def test_spectral_bar_has_one_bar_per_model_and_the_line_at_one():
     fig = F.spectral_bar({"lstm": 0.8, "rnn": 1.3})
     bar = fig.data[0]
     assert list(bar.x) == ["LSTM", "vanilla RNN"] and list(bar.y) == [0.8, 1.3]
-    assert list(bar.marker.color) == [F.MODEL_COLORS["lstm"], F.MODEL_COLORS["rnn"]]
+    assert list(bar.marker.color) == [CELLS["lstm"].color, CELLS["rnn"].color]
     assert fig.layout.shapes[0].y0 == fig.layout.shapes[0].y1 == 1.0
 
 

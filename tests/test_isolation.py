@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -65,11 +66,75 @@ def test_home_page_modules_do_not_import_torch():
 
 
 def test_every_module_imports_first_in_a_fresh_interpreter():
-    """No import cycle depends on which module a program happens to import first (datasets and tasks import
-    each other's modules; lstm_core's names load lazily)."""
-    mods = ["datasets.series", "datasets.corpora", "lstm_core.export", "lstm_core.__main__", "lstm_core.lessons",
-            "lstm_core.lab", "lstm_core.tasks.text", "lstm_core.figures", "datasets.make_pretrained"]
+    """No import cycle depends on which module a program happens to import first (lstm_core's names load
+    lazily)."""
+    mods = ["datasets.series", "datasets.corpora", "datasets.lessons", "lstm_core.archive", "lstm_core.trace_file",
+            "lstm_core.render", "lstm_core.__main__", "lstm_core.lessons", "lstm_core.lab", "lstm_core.tasks.text",
+            "lstm_core.figures", "datasets.make_pretrained", "lstm_core.errors", "lstm_core.config"]
     probe = "import importlib, sys; importlib.import_module(sys.argv[1]); print('ok')"
     for m in mods:
         p = subprocess.run([sys.executable, "-c", probe, m], cwd=ROOT, capture_output=True, text=True, timeout=120)
         assert p.returncode == 0 and p.stdout.strip() == "ok", (m, p.stderr[-800:])
+
+
+class _Imports(ast.NodeVisitor):
+    """The modules a file imports, anywhere in it except under `if TYPE_CHECKING:` (type hints only)."""
+
+    def __init__(self, package: list[str]):
+        self.package, self.found = package, set()
+
+    def visit_If(self, node: ast.If) -> None:
+        if not (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"):
+            self.generic_visit(node)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        self.found.update(a.name for a in node.names)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level:
+            mod = ".".join(self.package[:len(self.package) - node.level + 1] + [node.module or ""]).strip(".")
+        else:
+            mod = node.module or ""
+        self.found.add(mod)
+        self.found.update(f"{mod}.{a.name}" for a in node.names)
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the project modules it imports."""
+
+    def name_of(p: Path) -> str:
+        parts = list(p.relative_to(ROOT).with_suffix("").parts)
+        return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+    files = {name_of(p): p for pkg in ("lstm_core", "datasets", "pages") for p in (ROOT / pkg).rglob("*.py")}
+    graph = {}
+    for name, path in files.items():
+        v = _Imports(name.split(".") if path.name == "__init__.py" else name.split(".")[:-1])
+        v.visit(ast.parse(path.read_text(encoding="utf-8")))
+        graph[name] = {m for m in v.found if m in files and m != name}
+    return graph
+
+
+def test_imports_run_one_way_with_no_cycle():
+    """pages -> lstm_core -> datasets: no arrow runs back up, and no module imports itself through others."""
+    graph = _import_graph()
+    for mod, deps in graph.items():
+        layer = mod.split(".")[0]
+        allowed = {"pages": ("pages", "lstm_core", "datasets"), "lstm_core": ("lstm_core", "datasets"),
+                   "datasets": ("datasets",)}[layer]
+        assert all(d.split(".")[0] in allowed for d in deps), (mod, sorted(deps))
+    state: dict[str, int] = {}
+
+    def visit(mod: str, path: list[str]) -> None:
+        if state.get(mod) == 1:
+            raise AssertionError("import cycle: " + " -> ".join(path[path.index(mod):] + [mod]))
+        if state.get(mod) == 2:
+            return
+        state[mod] = 1
+        for dep in sorted(graph[mod]):
+            visit(dep, path + [mod])
+        state[mod] = 2
+
+    for mod in sorted(graph):
+        visit(mod, [])
+    assert {"lstm_core.lab", "pages.session", "datasets.corpora"} <= set(graph)

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_core.lessons import LESSONS, ROOT, available, open_lesson, read_lesson
-from lstm_core.runs import RunError
+from datasets.lessons import LESSONS, ROOT, available
+from lstm_core.errors import RunError
+from lstm_core.lessons import open_lesson, read_lesson
 
 
 def test_every_lesson_ships():
@@ -32,10 +33,10 @@ def test_lesson_opens_with_its_real_curves_and_snapshots(name):
         steps = sorted(lab.snapshots[cell])
         assert steps[0] == 0 and steps[-1] == rows[-1]["step"] and len(steps) >= 5
         # the last snapshot is the final model, the first is the untrained one
-        np.testing.assert_array_equal(lab.trace_at(cell, steps[-2]).h.shape, lab.trace(cell).h.shape)
-        assert not np.allclose(lab.trace_at(cell, 0).h, lab.trace(cell).h)
-    grads_steps, grads = lab.grad_matrix(LESSONS[name].cells[0])
-    assert grads.shape == (len(grads_steps), lab.display.x.shape[1])
+        np.testing.assert_array_equal(lab.trace(cell, steps[-2]).h.shape, lab.trace(cell).h.shape)
+        assert not np.allclose(lab.trace(cell, 0).h, lab.trace(cell).h)
+    gm = lab.grad_matrix(LESSONS[name].cells[0])
+    assert gm.grads.shape == (len(gm.steps), lab.view().task.display_steps)
 
 
 def test_the_headline_lesson_is_true_on_the_shipped_models():
@@ -44,7 +45,7 @@ def test_the_headline_lesson_is_true_on_the_shipped_models():
     lstm_loss, lstm_acc = lstm.evaluate()
     rnn_loss, rnn_acc = rnn.evaluate()
     assert lstm_acc >= 0.99 and rnn_acc < 0.3
-    assert lstm_acc == pytest.approx(lab.latest_val("lstm"))  # the shipped curve ends where the model is
+    assert lstm_acc == pytest.approx(lab.view().latest_val("lstm"))  # the shipped curve ends where the model is
 
 
 def test_a_damaged_lesson_says_so(tmp_path):

@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from apptest_util import (
-    APP,
-    TIMEOUT,
-    no_exception,
-    v2_router,  # noqa: F401 (autouse fixture)
-)
+from apptest_util import APP, TIMEOUT, no_exception, page_path
 from streamlit.testing.v1 import AppTest
 
-from lstm_core import ConfigError, ModelConfig, TaskConfig, TrainConfig
-from lstm_core.lab import Lab, lab_from_query, lab_to_query
+from lstm_core import ConfigError, LabSpec, ModelConfig, TaskConfig, TrainConfig
+from lstm_core.lab import Lab
+
+
+def lab_from_query(q: dict[str, str]) -> Lab:
+    return Lab.from_spec(LabSpec.from_query(q))
 
 
 def test_lab_query_round_trip():
     lab = Lab(TaskConfig(name="copy", lag=7, copy_len=3), TrainConfig(seed=9, lr=1e-2, clip=0.0, steps=40, batch=8),
               {c: ModelConfig(cell=c, hidden=12, gate_init="forget-bias", forget_bias=2.5) for c in ("lstm", "gru")})
-    q = lab_to_query(lab)
+    q = lab.spec.to_query()
     assert all(isinstance(v, str) for v in q.values())
     again = lab_from_query(q)
     assert again.task_cfg == lab.task_cfg and again.train_cfg == lab.train_cfg
@@ -41,14 +40,14 @@ def test_lab_query_round_trip():
 ])
 def test_bad_links_are_refused(query, words):
     with pytest.raises(ConfigError, match=words):
-        lab_from_query(query)
+        LabSpec.from_query(query)
 
 
 def run_link(query: dict[str, str]) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params.update(query)
     at.run()
-    at.switch_page("pages/train.py").run()
+    at.switch_page(page_path("pages/train.py")).run()
     return at
 
 

@@ -9,25 +9,17 @@ import zipfile
 import numpy as np
 import pytest
 import torch
-from apptest_util import (
-    no_exception,
-    open_page,
-    v2_router,  # noqa: F401 (autouse fixture)
-)
+from apptest_util import no_exception, open_page
+from conftest import small_lab as make
 from streamlit.runtime.media_file_manager import MediaFileManager
 
-from lstm_core import ModelConfig, TaskConfig, TrainConfig
-from lstm_core import export as ex
-from lstm_core.lab import Lab
+from lstm_core import archive as ex
 
 PAGE = "pages/export.py"
 
 
-def small_lab(cells=("lstm", "rnn"), hidden=8, lag=8, seed=1, steps=3) -> Lab:
-    lab = Lab(TaskConfig(name="recall", lag=lag, alphabet=4), TrainConfig(seed=seed, steps=200, batch=16, val_every=2),
-              {c: ModelConfig(cell=c, hidden=hidden) for c in cells})
-    lab.advance(steps)
-    return lab
+def small_lab(cells=("lstm", "rnn"), hidden=8, lag=8, seed=1, steps=3):
+    return make(cells, task={"lag": lag}, model={"hidden": hidden}, train={"seed": seed}, steps=steps)
 
 
 @pytest.fixture

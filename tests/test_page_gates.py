@@ -4,23 +4,13 @@ gates, pretrained lessons scrub through snapshots, series show input, target and
 from __future__ import annotations
 
 import numpy as np
-from apptest_util import (
-    chart,
-    no_exception,
-    open_page,
-    v2_router,  # noqa: F401 (autouse fixture)
-)
-
-from lstm_core import ModelConfig, TaskConfig, TrainConfig
-from lstm_core.lab import Lab
+from apptest_util import chart, no_exception, open_page
+from conftest import small_lab as make
 
 
-def small_lab(task=None, cells=("lstm", "rnn")) -> Lab:
-    task = task or TaskConfig(name="recall", lag=10, alphabet=4)
-    lab = Lab(task, TrainConfig(seed=2, steps=100, batch=16, val_every=5),
-              {c: ModelConfig(cell=c, hidden=6) for c in cells})
-    lab.advance(5)
-    return lab
+def small_lab(task=None, cells=("lstm", "rnn")):
+    return make(cells, task=task or {"lag": 10}, model={"hidden": 6},
+                train={"seed": 2, "steps": 100, "val_every": 5}, steps=5)
 
 
 def heatmaps(fig: dict) -> list[dict]:
@@ -65,12 +55,12 @@ def test_pretrained_lesson_scrubs_through_snapshots():
     at.select_slider(key="gt_snap").set_value(0).run()
     no_exception(at)
     start = np.asarray(heatmaps(chart(at, "gt_panel"))[0]["z"], dtype=float)
-    np.testing.assert_allclose(start, lab.trace_at("lstm", 0).layers[0].gates["f"].T, atol=1e-6)
+    np.testing.assert_allclose(start, lab.trace("lstm", 0).layers[0].gates["f"].T, atol=1e-6)
     assert not np.allclose(start, final)
 
 
 def test_series_overlay_shows_input_target_prediction():
-    lab = small_lab(task=TaskConfig(name="sine", seq_len=20))
+    lab = small_lab(task={"name": "sine", "seq_len": 20})
     at = open_page("pages/gates.py", {"lab": lab})
     no_exception(at)
     fig = chart(at, "gt_series")

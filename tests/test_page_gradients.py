@@ -4,12 +4,7 @@ training, and the exploding-gradient demo compares clipping on and off on the sa
 from __future__ import annotations
 
 import numpy as np
-from apptest_util import (
-    chart,
-    no_exception,
-    open_page,
-    v2_router,  # noqa: F401 (autouse fixture)
-)
+from apptest_util import chart, no_exception, open_page
 
 from lstm_core import ModelConfig, TaskConfig, TrainConfig
 from lstm_core.lab import Lab

@@ -5,12 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from apptest_util import (
-    chart,
-    no_exception,
-    open_page,
-    v2_router,  # noqa: F401 (autouse fixture)
-)
+from apptest_util import chart, no_exception, open_page
 
 
 def test_home_renders_and_starts_headline_lesson():

@@ -3,12 +3,7 @@ pretrained lesson's real numbers."""
 
 from __future__ import annotations
 
-from apptest_util import (
-    chart,
-    no_exception,
-    open_page,
-    v2_router,  # noqa: F401 (autouse fixture)
-)
+from apptest_util import chart, no_exception, open_page
 
 from lstm_core.lessons import open_lesson, read_lesson
 
@@ -24,8 +19,8 @@ def test_predict_then_reveal_shows_the_measured_numbers():
     no_exception(at)
     lab = open_lesson(read_lesson("recall-100"))
     text = " ".join(m.value for m in at.markdown)
-    assert f"LSTM **{lab.latest_val('lstm'):.1%}**" in text
-    assert f"vanilla RNN **{lab.latest_val('rnn'):.1%}**" in text
+    assert f"LSTM **{lab.view().latest_val('lstm'):.1%}**" in text
+    assert f"vanilla RNN **{lab.view().latest_val('rnn'):.1%}**" in text
     assert "Right." in text
     acc = chart(at, "gl_acc")
     assert len(acc["data"]) >= 2

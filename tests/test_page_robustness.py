@@ -6,12 +6,7 @@ from __future__ import annotations
 import math
 
 import torch
-from apptest_util import (
-    chart,
-    no_exception,
-    open_page,
-    v2_router,  # noqa: F401 (autouse fixture)
-)
+from apptest_util import chart, no_exception, open_page
 
 from lstm_core import ModelConfig, TaskConfig, TrainConfig
 from lstm_core.lab import Lab

@@ -3,11 +3,7 @@ every character escaped (uploaded text is data, never markup)."""
 
 from __future__ import annotations
 
-from apptest_util import (
-    no_exception,
-    open_page,
-    v2_router,  # noqa: F401 (autouse fixture)
-)
+from apptest_util import no_exception, open_page
 
 from lstm_core import ModelConfig, TaskConfig, TrainConfig
 from lstm_core.lab import Lab

@@ -4,21 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from apptest_util import (
-    chart,
-    no_exception,
-    open_page,
-    v2_router,  # noqa: F401 (autouse fixture)
-)
-
-from lstm_core import ModelConfig, TaskConfig, TrainConfig
-from lstm_core.lab import Lab
-
-
-def small_lab(**models) -> Lab:
-    cells = models or {"lstm": {}, "rnn": {}}
-    return Lab(TaskConfig(name="recall", lag=8, alphabet=4), TrainConfig(seed=1, steps=200, batch=16, val_every=2),
-               {c: ModelConfig(cell=c, hidden=8, **kw) for c, kw in cells.items()})
+from apptest_util import chart, no_exception, open_page
+from conftest import small_lab
 
 
 def traces_by_name(fig: dict) -> dict[str, dict]:
@@ -110,7 +97,7 @@ def test_upload_shorter_than_one_training_sequence_is_refused():
     lab = small_lab()
     at = open_page("pages/train.py", {"lab": lab})
     at.selectbox(key="tr_task").set_value("text").run()
-    at.number_input(key="tr_seqlen").set_value(400).run()
+    at.number_input(key="tr_seq_len").set_value(400).run()
     at.selectbox(key="tr_corpus").set_value("file").run()
     at.file_uploader[0].upload("short.txt", ("The quick brown fox. " * 20).encode(), "text/plain").run()
     next(b for b in at.button if b.key == "tr_apply").click().run()
@@ -141,8 +128,8 @@ def test_a_setting_too_costly_for_one_session_is_refused_and_the_run_kept():
 
 
 def test_the_training_budget_is_what_the_refresh_leaves_after_drawing():
-    from pages import shared
+    from pages import live
 
-    assert shared.train_budget(0.1) == pytest.approx(shared.REFRESH_USE * shared.REFRESH_SECONDS - 0.1)
-    assert shared.train_budget(0.0) == shared.MAX_TRAIN  # never more than the cap
-    assert shared.train_budget(2.0) == shared.MIN_TRAIN  # a slow page still trains a little each refresh
+    assert live.train_budget(0.1) == pytest.approx(live.REFRESH_USE * live.REFRESH_SECONDS - 0.1)
+    assert live.train_budget(0.0) == live.MAX_TRAIN  # never more than the cap
+    assert live.train_budget(2.0) == live.MIN_TRAIN  # a slow page still trains a little each refresh

@@ -10,7 +10,9 @@ import pickle
 import pytest
 import torch
 
-from lstm_core.runs import MAX_CHECKPOINT_BYTES, RunError, load_run, load_state, model_from_state, save_run
+from lstm_core.errors import RunError
+from lstm_core.limits import MAX_CHECKPOINT_BYTES
+from lstm_core.runs import load_run, load_state, model_from_state, save_run
 from lstm_core.train import Trainer
 
 # torch warns when a raw pickle (not its own format) is offered to the weights-only loader; that is the point here

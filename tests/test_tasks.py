@@ -9,8 +9,9 @@ import torch
 
 from datasets.series import load_series
 from lstm_core.config import TaskConfig
-from lstm_core.tasks import IGNORE, TASKS, DataError, make_task
-from lstm_core.tasks.base import Batch
+from lstm_core.errors import DataError
+from lstm_core.tasks import TASKS, make_task
+from lstm_core.tasks.base import IGNORE, Batch
 
 CONFIGS = {
     "recall": TaskConfig(name="recall", lag=7, alphabet=5),

@@ -14,8 +14,9 @@ from torch import nn
 from lstm_core.config import ModelConfig, TaskConfig
 from lstm_core.models import build_model
 from lstm_core.tasks import make_task
-from lstm_core.trace import Trace, spectral_radius, trace
+from lstm_core.trace import spectral_radius, trace
 from lstm_core.train import Trainer
+from lstm_core.views import Trace
 
 CELLS = ["lstm", "rnn", "gru"]
 TOL = 1e-5

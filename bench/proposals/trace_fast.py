@@ -35,9 +35,10 @@ if str(ROOT) not in sys.path:
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from lstm_core.cells import CELLS  # noqa: E402
 from lstm_core.models import SeqModel  # noqa: E402
 from lstm_core.tasks.base import Batch, Task  # noqa: E402
-from lstm_core.trace import GATE_NAMES, LayerTrace, Trace  # noqa: E402
+from lstm_core.views import LayerTrace, Trace  # noqa: E402
 
 F32 = np.float32
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -242,7 +243,7 @@ def trace_fast(model: SeqModel, task: Task, batch: Batch, grads: bool = True) ->
         loss = task.loss(out, y)
         D = torch.autograd.grad(loss, top)[0].cpu().numpy() if grads else None  # direct readout path
 
-    names = GATE_NAMES[cell]
+    names = CELLS[cell].gates
     layers: list[LayerTrace | None] = [None] * len(fwd)
     for k in range(len(fwd) - 1, -1, -1):
         f = fwd[k]

@@ -1,26 +1,55 @@
-"""The task registry: every task shares one interface (`base.Task`); pages list `TASKS`, never a module."""
+"""The task registry: every task the app teaches with, torch-free, read by the settings form, the command line
+and links. A task's torch code is a `base.Task` subclass in its own module (`TaskSpec.impl`), built by
+`make_task` with one constructor signature `(cfg, seed, text)`; adding a task is that module plus one line in
+`TASKS`. Pages list the registry and never name a task module.
+"""
 
 from __future__ import annotations
 
-from ..config import TaskConfig
-from .base import IGNORE, Batch, DataError, Task
-from .copy import Copy
-from .recall import Recall
-from .series import Series
-from .sine import Sine
-from .text import Text
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-TASKS: dict[str, type[Task]] = {"recall": Recall, "copy": Copy, "sine": Sine, "text": Text, "series": Series}
+if TYPE_CHECKING:
+    from ..config import TaskConfig
+    from .base import Task
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    name: str  # as in TaskConfig.name, links and --task
+    title: str  # one line for the UI
+    impl: str  # "module:Class" of its base.Task subclass
+    settings: tuple[str, ...]  # the TaskConfig fields it reads, in the order the settings form shows them
+    metric: str  # accuracy, mse or bits_per_char (held-out, in metrics.jsonl and on every chart)
+    gate_init: str = "chrono"  # the LSTM gate-bias initialisation that ModelConfig.gate_init "auto" means here
+    why_init: str = "chrono initialisation spreads the forget gates' memory over the task's time lag"
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.metric == "accuracy"
+
+    def cls(self) -> type[Task]:
+        module, name = self.impl.split(":")
+        return getattr(importlib.import_module(module), name)
+
+
+TASKS: dict[str, TaskSpec] = {t.name: t for t in (
+    TaskSpec("recall", "Long-lag recall: remember the first symbol until the '?'", "lstm_core.tasks.recall:Recall",
+             ("lag", "alphabet"), "accuracy"),
+    TaskSpec("copy", "Copy memory: reproduce K symbols after T blanks", "lstm_core.tasks.copy:Copy",
+             ("lag", "copy_len"), "accuracy"),
+    TaskSpec("sine", "Sine mixtures: predict the next value", "lstm_core.tasks.sine:Sine", ("seq_len",), "mse"),
+    TaskSpec("text", "Character-level text: predict the next character", "lstm_core.tasks.text:Text",
+             ("seq_len", "corpus"), "bits_per_char"),
+    TaskSpec("series", "Real series: forecast the next value", "lstm_core.tasks.series:Series",
+             ("seq_len", "series"), "mse"),
+)}
 
 
 def make_task(cfg: TaskConfig, seed: int = 0, text: str | None = None) -> Task:
-    """Build the task `cfg.name`. `seed` fixes held-out baselines; `text` overrides the corpus (uploads)."""
-    cls = TASKS[cfg.name]
-    if cls is Text:
-        return Text(cfg, text)
-    if cls in (Sine, Series):
-        return cls(cfg, seed)
-    return cls(cfg)
+    """Build the task `cfg.name`. `seed` fixes held-out sets and baselines; `text` is an uploaded corpus."""
+    return TASKS[cfg.name].cls()(cfg, seed, text)
 
 
-__all__ = ["IGNORE", "TASKS", "Batch", "DataError", "Task", "make_task"]
+__all__ = ["TASKS", "TaskSpec", "make_task"]

@@ -13,11 +13,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..config import TaskConfig
+
 IGNORE = -100  # target value at timesteps where no answer is scored
-
-
-class DataError(ValueError):
-    """Task data cannot be used (an unreadable corpus, a series too short); the message says why."""
 
 
 @dataclass(frozen=True)
@@ -37,19 +35,25 @@ DISPLAY_STREAM = -2  # stream number of the fixed display sequence
 
 
 class Task:
-    """Base class. Subclasses set the attributes below and implement `sample`."""
+    """Base class. Every subclass is built as `Cls(cfg, seed, text)`; it sets the attributes below (name, title
+    and metric come from its registry entry) and implements `sample`."""
 
-    name: str = ""
-    title: str = ""  # one line for the UI
     tokens_in: bool = True  # inputs are token ids (one-hot encoded by the model) rather than values
     input_size: int = 1  # width of the one-hot or value input
     output_size: int = 1  # classes, or 1 for regression
-    metric_name: str = "accuracy"  # accuracy, mse or bits_per_char
-    higher_is_better: bool = True
     baseline: float | None = None  # chance/memoryless value of `baseline_of`
     baseline_of: str = "metric"  # "metric" or "loss": which curve the baseline belongs on
     baseline_label: str = ""
     horizon: int = 100  # characteristic time lag, used by chrono initialisation
+    steps: int = 1  # timesteps of one sequence
+
+    def __init__(self, cfg: TaskConfig, seed: int = 0, text: str | None = None):
+        from . import TASKS
+
+        spec = TASKS[cfg.name]
+        self.cfg, self.name, self.title, self.metric_name = cfg, spec.name, spec.title, spec.metric
+        self.higher_is_better = spec.higher_is_better
+        self.gate_init = spec.gate_init  # what ModelConfig.gate_init "auto" resolves to for this task
 
     def sample(self, n: int, gen: torch.Generator, split: str) -> Batch:
         raise NotImplementedError
@@ -104,3 +108,26 @@ class Task:
 
     def out_symbol(self, token: int) -> str:
         return self.symbol(token)
+
+
+class ValueTask(Task):
+    """A task on real values (one in, one out, next-value prediction), scored against persistence: "the next
+    value is the last one", measured on the fixed held-out batch."""
+
+    tokens_in = False
+    baseline_of = "metric"
+
+    def __init__(self, cfg: TaskConfig, seed: int = 0, text: str | None = None):
+        super().__init__(cfg, seed, text)
+        self.t = self.horizon = cfg.seq_len
+        self.input_size, self.output_size, self.steps = self.sizes(cfg)
+
+    @staticmethod
+    def sizes(cfg: TaskConfig, text: str | None = None) -> tuple[int, int, int]:
+        """(input width, output width, timesteps): one value in, one value out."""
+        return 1, 1, cfg.seq_len
+
+    def persistence(self, seed: int) -> float:
+        """Mean squared error of predicting x_(t+1) = x_t on the held-out batch."""
+        b = self.sample(256, batch_generator(seed, VAL_STREAM), "val")
+        return torch.mean((b.x - b.y) ** 2).item()

@@ -18,18 +18,20 @@ BLANK, DELIM, N_SYMBOLS = 0, 9, 8
 
 
 class Copy(Task):
-    name = "copy"
-    title = "Copy memory: reproduce K symbols after T blanks"
-    metric_name = "accuracy"
-    input_size = 10  # blank, 8 symbols, delimiter
-    output_size = 9  # blank and 8 symbols
     baseline_of = "loss"
 
-    def __init__(self, cfg: TaskConfig):
+    def __init__(self, cfg: TaskConfig, seed: int = 0, text: str | None = None):
+        super().__init__(cfg, seed, text)
         self.lag, self.kk = cfg.lag, cfg.copy_len
+        self.input_size, self.output_size, self.steps = self.sizes(cfg)
         self.baseline = self.kk * math.log(N_SYMBOLS) / (self.lag + 2 * self.kk)
         self.baseline_label = f"memoryless = {self.kk}·ln 8/(T+{2 * self.kk}) nats"
         self.horizon = self.lag + self.kk
+
+    @staticmethod
+    def sizes(cfg: TaskConfig, text: str | None = None) -> tuple[int, int, int]:
+        """(input width, output classes, timesteps): blank, 8 symbols and the delimiter; blank and 8 symbols."""
+        return N_SYMBOLS + 2, N_SYMBOLS + 1, cfg.lag + 2 * cfg.copy_len
 
     def sample(self, n: int, gen: torch.Generator, split: str) -> Batch:
         k, t = self.kk, self.lag

@@ -17,18 +17,20 @@ LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"
 
 
 class Recall(Task):
-    name = "recall"
-    title = "Long-lag recall: remember the first symbol until the '?'"
-    metric_name = "accuracy"
     baseline_of = "metric"
 
-    def __init__(self, cfg: TaskConfig):
+    def __init__(self, cfg: TaskConfig, seed: int = 0, text: str | None = None):
+        super().__init__(cfg, seed, text)
         self.lag, self.k = cfg.lag, cfg.alphabet
-        self.input_size = self.k + 1  # symbols + the query mark
-        self.output_size = self.k
+        self.input_size, self.output_size, self.steps = self.sizes(cfg)
         self.baseline = 1.0 / self.k
         self.baseline_label = f"chance = 1/{self.k}"
         self.horizon = self.lag
+
+    @staticmethod
+    def sizes(cfg: TaskConfig, text: str | None = None) -> tuple[int, int, int]:
+        """(input width, output classes, timesteps): the symbols and the query mark, the symbols, T + 1."""
+        return cfg.alphabet + 1, cfg.alphabet, cfg.lag + 1
 
     def sample(self, n: int, gen: torch.Generator, split: str) -> Batch:
         x = torch.randint(0, self.k, (n, self.lag + 1), generator=gen)  # (B, T+1)

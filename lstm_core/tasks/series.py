@@ -8,25 +8,16 @@ from __future__ import annotations
 
 import torch
 
+from datasets.series import SERIES, load_series
+
 from ..config import TaskConfig
-from .base import VAL_STREAM, Batch, DataError, Task, batch_generator
+from ..errors import DataError
+from .base import Batch, ValueTask
 
 
-class Series(Task):
-    name = "series"
-    title = "Real series: forecast the next value"
-    tokens_in = False
-    input_size = 1
-    output_size = 1
-    metric_name = "mse"
-    higher_is_better = False
-    baseline_of = "metric"
-
-    def __init__(self, cfg: TaskConfig, seed: int = 0):
-        self.t = cfg.seq_len
-        self.horizon = self.t
-        from datasets.series import SERIES_INFO, load_series  # here: datasets.series imports this package
-
+class Series(ValueTask):
+    def __init__(self, cfg: TaskConfig, seed: int = 0, text: str | None = None):
+        super().__init__(cfg, seed, text)
         raw = torch.from_numpy(load_series(cfg.series))
         cut = int(len(raw) * 0.8)
         if len(raw) - cut < self.t + 2:
@@ -34,9 +25,8 @@ class Series(Task):
         self.mean, self.std = raw[:cut].mean().item(), raw[:cut].std().item()
         z = (raw - self.mean) / self.std
         self.splits = {"train": z[:cut], "val": z[cut:]}
-        self.info = SERIES_INFO[cfg.series]
-        b = self.sample(256, batch_generator(seed, VAL_STREAM), "val")
-        self.baseline = torch.mean((b.x - b.y) ** 2).item()
+        self.info = SERIES[cfg.series].title
+        self.baseline = self.persistence(seed)
         self.baseline_label = "persistence (tomorrow = today)"
 
     def sample(self, n: int, gen: torch.Generator, split: str) -> Batch:

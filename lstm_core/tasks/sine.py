@@ -11,24 +11,13 @@ import math
 import torch
 
 from ..config import TaskConfig
-from .base import VAL_STREAM, Batch, Task, batch_generator
+from .base import Batch, ValueTask
 
 
-class Sine(Task):
-    name = "sine"
-    title = "Sine mixtures: predict the next value"
-    tokens_in = False
-    input_size = 1
-    output_size = 1
-    metric_name = "mse"
-    higher_is_better = False
-    baseline_of = "metric"
-
-    def __init__(self, cfg: TaskConfig, seed: int = 0):
-        self.t = cfg.seq_len
-        self.horizon = self.t
-        b = self.sample(256, batch_generator(seed, VAL_STREAM), "val")
-        self.baseline = torch.mean((b.x - b.y) ** 2).item()
+class Sine(ValueTask):
+    def __init__(self, cfg: TaskConfig, seed: int = 0, text: str | None = None):
+        super().__init__(cfg, seed, text)
+        self.baseline = self.persistence(seed)
         self.baseline_label = "persistence (predict the last value)"
 
     def wave(self, n: int, length: int, gen: torch.Generator) -> torch.Tensor:

@@ -11,32 +11,37 @@ from collections import Counter
 
 import torch
 
+from datasets.corpora import load_corpus
+
 from ..config import TaskConfig
-from .base import Batch, DataError, Task
+from ..errors import DataError
+from .base import Batch, Task
 
 MAX_VOCAB = 256
 UNKNOWN = "\ufffd"
 
 
+def vocabulary(text: str) -> list[str]:
+    """The characters of `text` the model reads and writes: the 255 most frequent, sorted, then UNKNOWN for
+    the rest if there are more."""
+    counts = Counter(text)
+    common = [c for c, _ in counts.most_common(MAX_VOCAB - 1)]
+    return sorted(common) + ([UNKNOWN] if len(common) < len(counts) else [])
+
+
 class Text(Task):
-    name = "text"
-    title = "Character-level text: predict the next character"
-    metric_name = "bits_per_char"
-    higher_is_better = False
     baseline_of = "metric"
 
-    def __init__(self, cfg: TaskConfig, text: str | None = None):
-        self.t = cfg.seq_len
+    def __init__(self, cfg: TaskConfig, seed: int = 0, text: str | None = None):
+        super().__init__(cfg, seed, text)
+        self.t = self.steps = cfg.seq_len
         self.horizon = self.t
         if text is None:
-            from datasets.corpora import load_corpus  # here: datasets.corpora imports this package
-
             text = load_corpus(cfg.corpus, cfg.text_file)
         if len(text) < 2 * (self.t + 2):
             raise DataError(f"the text has {len(text)} characters, too short for training windows of "
                             f"{self.t}; give more text or a shorter sequence length.")
-        common = [c for c, _ in Counter(text).most_common(MAX_VOCAB - 1)]
-        self.chars = sorted(common) + ([UNKNOWN] if len(common) < len(set(text)) else [])
+        self.chars = vocabulary(text)
         self.index = {c: i for i, c in enumerate(self.chars)}
         unk = self.index.get(UNKNOWN, 0)
         ids = torch.tensor([self.index.get(c, unk) for c in text], dtype=torch.long)
@@ -47,6 +52,12 @@ class Text(Task):
         self.input_size = self.output_size = len(self.chars)
         self.baseline = math.log2(len(self.chars))
         self.baseline_label = f"uniform guess = log2({len(self.chars)}) bits"
+
+    @staticmethod
+    def sizes(cfg: TaskConfig, text: str | None = None) -> tuple[int, int, int]:
+        """(input symbols, output symbols, timesteps), read from the corpus without encoding it."""
+        v = len(vocabulary(load_corpus(cfg.corpus, cfg.text_file) if text is None else text))
+        return v, v, cfg.seq_len
 
     def sample(self, n: int, gen: torch.Generator, split: str) -> Batch:
         ids = self.splits[split]

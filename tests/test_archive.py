@@ -1,13 +1,11 @@
-"""lstm_core.export: the trace files hold exactly the contract's arrays, a run .zip round-trips the weights, every
-malformed archive is refused with one sentence (and never runs code), figures come out as offline HTML and PNG."""
+"""lstm_core.archive: a run .zip round-trips the weights, and every malformed archive is refused with one
+sentence (and never runs code)."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import pickle
-import re
 import zipfile
 from pathlib import Path
 
@@ -15,22 +13,18 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_core import ModelConfig, TaskConfig, TrainConfig, figures
-from lstm_core import export as ex
-from lstm_core.__main__ import main
-from lstm_core.config import RunConfig
-from lstm_core.lab import Lab
-from lstm_core.runs import RunError, load_run, save_run
-from lstm_core.trace import trace
+from lstm_core import archive as ex
+from lstm_core.config import ModelConfig, RunConfig, TaskConfig, TrainConfig
+from lstm_core.errors import RunError
+from lstm_core.lab import Lab, lab_from_run
+from lstm_core.limits import MAX_RUN_ZIP_BYTES
+from lstm_core.runs import load_run, save_run
 
 # torch warns when a raw pickle (not its own format) is offered to the weights-only loader; that is the point here
 pytestmark = [pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning"),
               pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")]  # a malformed zip, on purpose
 
-CONTRACT = {"lstm": {"x", "h", "i", "f", "g", "o", "c", "grad_h", "grad_c", "tokens"},
-            "gru": {"x", "h", "r", "z", "n", "grad_h", "tokens"},
-            "rnn": {"x", "h", "grad_h", "tokens"}}
-T, H, INPUTS = 7, 6, 5  # recall at lag 6 over 4 symbols: 7 timesteps, one-hot of 4 symbols + '?'
+H = 6
 
 
 @pytest.fixture(scope="module")
@@ -58,65 +52,6 @@ def torch_bytes(obj) -> bytes:
     buf = io.BytesIO()
     torch.save(obj, buf)
     return buf.getvalue()
-
-
-# -- trace ---------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
-def test_npz_holds_exactly_the_contract_arrays(lab, cell):
-    tr = lab.trace(cell)
-    z = np.load(io.BytesIO(ex.trace_npz_bytes(tr, cell)), allow_pickle=False)
-    assert set(z.files) == CONTRACT[cell]
-    assert z["x"].shape == (T, INPUTS) and z["x"].dtype == np.float32
-    np.testing.assert_array_equal(z["x"], tr.x)
-    np.testing.assert_array_equal(z["h"], tr.h)
-    assert z["h"].shape == (T, H)
-    for q in CONTRACT[cell] - {"x", "h", "grad_h", "grad_c", "tokens"}:
-        assert z[q].shape == (T, H)
-        np.testing.assert_array_equal(z[q], tr.layers[0].gates[q])
-    assert z["grad_h"].shape == (T,) and (z["grad_h"] > 0).all()
-    np.testing.assert_array_equal(z["grad_h"], tr.grad_h)
-    if cell == "lstm":
-        assert z["grad_c"].shape == (T,)
-        np.testing.assert_array_equal(z["grad_c"], tr.grad_c)
-    assert z["tokens"].dtype.kind == "U" and tuple(z["tokens"]) == tr.tokens and z["tokens"][-1] == "?"
-
-
-def test_a_trace_of_another_cell_is_refused(lab):
-    with pytest.raises(ValueError, match="gru"):
-        ex.trace_npz_bytes(lab.trace("lstm"), "gru")
-
-
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_csv_is_long_form_and_parses_back(lab, cell):
-    tr = lab.trace(cell)
-    z = np.load(io.BytesIO(ex.trace_npz_bytes(tr)), allow_pickle=False)
-    rows = list(csv.reader(io.StringIO(ex.trace_csv_text(tr, cell), newline="")))
-    assert rows[0] == ["quantity", "t", "token", "unit", "value"]
-    body = rows[1:]
-    widths = {q: (z[q].shape[1] if z[q].ndim == 2 else 1) for q in z.files if q != "tokens"}
-    assert len(body) == sum(T * w for w in widths.values())
-    got = {q: np.full((T, w), np.nan) for q, w in widths.items()}
-    for q, t, token, u, v in body:
-        assert token == tr.tokens[int(t)]
-        got[q][int(t), int(u)] = float(v)
-    for q in widths:
-        np.testing.assert_allclose(got[q], z[q].reshape(T, -1), rtol=1e-6, atol=0)
-
-
-def test_the_command_line_writes_the_same_bytes(tmp_path, lab, capsys):
-    """One implementation: `python -m lstm_core trace --csv` and the app's export agree byte for byte."""
-    tr = lab.trainers["lstm"]
-    save_run(tmp_path / "run", tr.run, tr.model, tr.history)
-    out, out_csv = str(tmp_path / "t.npz"), str(tmp_path / "t.csv")
-    assert main(["trace", str(tmp_path / "run"), "--out", out, "--csv", out_csv]) == 0
-    capsys.readouterr()
-    run, task, model, _ = load_run(tmp_path / "run")
-    mine = trace(model, task, task.display(run.train.seed))
-    assert (tmp_path / "t.csv").read_bytes() == ex.trace_csv_text(mine).encode()
-    cli, app = np.load(tmp_path / "t.npz"), np.load(io.BytesIO(ex.trace_npz_bytes(mine)))
-    assert cli.files == app.files
-    for k in cli.files:
-        np.testing.assert_array_equal(cli[k], app[k])
 
 
 # -- run archives --------------------------------------------------------------------------------------------------
@@ -149,14 +84,15 @@ def test_zip_round_trip_restores_identical_weights(lab, good_zip):
     assert [m["step"] for m in archive.metrics] == [1, 2, 3, 4]
     want = tr.model.state_dict()
     assert archive.state.keys() == want.keys() and all(torch.equal(archive.state[k], want[k]) for k in want)
-    new = ex.lab_from_run(archive.run, archive.state)
+    new = lab_from_run(archive.run, archive.state)
     assert list(new.trainers) == ["lstm"] and new.step == 0 and new.error is None
     got = new.trainers["lstm"].model.state_dict()
     assert all(torch.equal(got[k], want[k]) for k in want)
     # the display trace and the first gradient snapshot are of the loaded weights, not of a fresh init
     np.testing.assert_array_equal(new.trace("lstm").h, lab.trace("lstm").h)
-    assert [s.step for s in new.grad_history["lstm"]] == [0]
-    np.testing.assert_array_equal(new.grad_history["lstm"][0].grad_h, lab.trace("lstm").grad_h)
+    gm = new.grad_matrix("lstm")
+    assert gm.steps == (0,)
+    np.testing.assert_array_equal(gm.grads[0], lab.trace("lstm").grad_h)
     new.advance(2)  # and it trains on from there
     assert new.step == 2
 
@@ -186,7 +122,7 @@ def test_an_uploaded_text_travels_inside_the_zip_never_as_a_path(tmp_path, monke
     monkeypatch.setattr(corpora, "read_text_file", no_paths)
     archive = ex.load_run_zip(data)
     assert archive.text == text
-    new = ex.lab_from_run(archive.run, archive.state, archive.text)
+    new = lab_from_run(archive.run, archive.state, archive.text)
     assert new.task.chars == lab.task.chars
     # without corpus.txt the config's text_file (here a real file on this machine) is not read: refused instead
     secret = tmp_path / "secret.txt"
@@ -199,7 +135,7 @@ def test_an_uploaded_text_travels_inside_the_zip_never_as_a_path(tmp_path, monke
     with pytest.raises(RunError, match="no corpus.txt"):
         ex.load_run_zip(zip_of(files))
     with pytest.raises(RunError, match="text was not given"):
-        ex.lab_from_run(RunConfig.from_json(files["config.json"].decode()), archive.state)
+        lab_from_run(RunConfig.from_json(files["config.json"].decode()), archive.state)
 
 
 class CreatesAFile:
@@ -242,7 +178,7 @@ def _bad_archives(good: bytes, tmp_path: Path) -> dict[str, tuple[bytes, str]]:
             {k: v * float("nan") for k, v in state.items()})}), "NaN"),
         "member inflating past its limit": (zip_of({**files, "metrics.jsonl": b" " * (ex.MAX_METRICS_BYTES + 1)}),
                                             "limit"),
-        "oversized": (b"PK" + b"\0" * ex.MAX_RUN_ZIP_BYTES, "at most 48 MB"),
+        "oversized": (b"PK" + b"\0" * MAX_RUN_ZIP_BYTES, "at most 48 MB"),
     }
 
 
@@ -265,30 +201,3 @@ def test_the_bomb_member_is_small_when_compressed(good_zip, tmp_path):
     assert len(data) < ex.MAX_METRICS_BYTES / 100
 
 
-# -- figures -------------------------------------------------------------------------------------------------------
-def test_figure_html_is_standalone_and_offline(lab):
-    page = ex.figure_html(figures.gradient_curves({n: lab.trace(n) for n in lab.trainers}))
-    assert page.lower().startswith("<!doctype html>")
-    assert "<title>How much the loss depends on each earlier timestep</title>" in page
-    assert "plotly" in page and "Plotly.newPlot" in page
-    assert not re.search(r"<script[^>]*\bsrc\s*=", page, re.IGNORECASE)  # plotly.js is inlined, nothing fetched
-    assert not re.search(r"<link[^>]*\bhref\s*=", page, re.IGNORECASE)
-    assert len(page) > 1_000_000  # ~4.7 MB of plotly.js
-    assert "LSTM" in page and "vanilla RNN" in page
-
-
-@pytest.mark.browser  # kaleido drives Debian's chromium
-def test_figure_png_is_a_png(lab):
-    fig = figures.training_curves(lab.histories, "loss", title="Training loss")
-    png = ex.figure_png(fig, width=600, scale=1)
-    assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-    assert (width, height) == (600, fig.layout.height)
-
-
-def test_png_without_a_browser_says_so_in_one_sentence(lab, monkeypatch):
-    monkeypatch.setattr(ex, "browser_path", lambda: None)
-    reason = ex.png_unavailable()
-    assert reason and "Chromium" in reason and reason.endswith(".")
-    with pytest.raises(ex.ExportError, match="Chromium"):
-        ex.figure_png(figures.gradient_curves({"lstm": lab.trace("lstm")}))

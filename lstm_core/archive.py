@@ -1,111 +1,42 @@
-"""Files out and in: a trace as .npz and long-form CSV (the contract of `python -m lstm_core trace`), a run as one
-.zip (`config.json`, `metrics.jsonl`, `model.pt`, exactly what `train --out` writes), and figures as standalone
-HTML or PNG.
+"""A run as one .zip (`config.json`, `metrics.jsonl`, `model.pt`, exactly what `train --out` writes, plus
+`corpus.txt` for a run on an uploaded text), and the validation of such an archive from outside.
 
-A run archive from outside is validated before anything uses it: its size, its members (exactly the expected
-ones, each under its own size limit, read without unpacking to disk), its config, and its weights, which are read
-with `torch.load(weights_only=True)` (never an arbitrary unpickle) and checked key by key and shape by shape
-against the model the config describes. Every refusal is a `RunError` with one sentence saying what is wrong.
-
-No streamlit here; plotly and kaleido are imported inside the figure functions only, so the engine stays free of
-UI libraries (tests/test_isolation.py).
+An archive is validated before anything uses it: its size, its members (exactly the expected ones, each under
+its own size limit, read without unpacking to disk), its config, and its weights, which are read with
+`torch.load(weights_only=True)` (never an arbitrary unpickle) and checked key by key and shape by shape against
+the model the config describes. Every refusal is a `RunError` with one sentence saying what is wrong.
 """
 
 from __future__ import annotations
 
-import csv
-import html
-import importlib.util
 import io
 import json
-import os
-import shutil
 import tempfile
 import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, NamedTuple, TextIO
+from typing import NamedTuple
 
-import numpy as np
 import torch
 
-from datasets.corpora import MAX_TEXT_BYTES, check_text
+from datasets.corpora import MAX_TEXT_BYTES, UPLOAD, check_text
 
-from .config import ConfigError, RunConfig
-from .lab import Lab
+from .config import RunConfig
+from .errors import ConfigError, DataError, RunError
+from .limits import MAX_CHECKPOINT_BYTES, MAX_RUN_ZIP_BYTES
 from .models import SeqModel
-from .runs import MAX_CHECKPOINT_BYTES, RunError, load_state, model_from_state, save_run
+from .runs import load_state, model_from_state, save_run
 from .tasks import make_task
-from .tasks.base import DataError
-from .trace import GATE_NAMES, Trace
-from .train import StepRecord
-
-if TYPE_CHECKING:
-    import plotly.graph_objects as go
+from .views import StepRecord
 
 CONFIG, METRICS, MODEL, CORPUS = "config.json", "metrics.jsonl", "model.pt", "corpus.txt"
 MAX_CONFIG_BYTES = 64_000  # a config is about 1 KB
 MAX_METRICS_BYTES = 16_000_000  # ~80,000 logged steps; the app caps a run at 20,000
 MEMBER_LIMITS = {CONFIG: MAX_CONFIG_BYTES, METRICS: MAX_METRICS_BYTES, MODEL: MAX_CHECKPOINT_BYTES,
                  CORPUS: MAX_TEXT_BYTES}  # the corpus: the same limit as a text uploaded on Train & compare
-MAX_RUN_ZIP_BYTES = 48_000_000  # the archive as uploaded; its members' own limits add up to ~42 MB
 MAX_MEMBERS = 16  # a run has 3 or 4 files; more is not a run (and bounds the central directory we parse)
 
-BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
-DEBIAN_CHROMIUM = "/usr/bin/chromium"
 
-
-class ExportError(RuntimeError):
-    """A file cannot be produced here (e.g. PNG without a browser); the message says why and what to do."""
-
-
-# -- trace: the contract of `python -m lstm_core trace` ----------------------------------------------------------
-def trace_arrays(tr: Trace, cell: str | None = None) -> dict[str, np.ndarray]:
-    """The arrays of the trace contract (DESIGN.md), first layer: x (T, input_size) float32, h (T, H), grad_h (T,),
-    tokens (T,) strings, then the gates (LSTM i, f, g, o, c; GRU r, z, n; each (T, H)) and the LSTM's grad_c (T,).
-    The order is the CSV's row order."""
-    cell = cell or tr.cell
-    if cell != tr.cell:
-        raise ValueError(f"the trace is of a {tr.cell}, not a {cell}.")
-    if tr.grad_h is None:
-        raise ValueError("the trace has no gradients; trace it with grads=True.")
-    arrays = {"x": tr.x.astype(np.float32), "h": tr.h, "grad_h": tr.grad_h, "tokens": np.array(tr.tokens)}
-    for name in GATE_NAMES[cell]:
-        arrays[name] = tr.layers[0].gates[name]
-    if cell == "lstm":
-        arrays["grad_c"] = tr.grad_c
-    return arrays
-
-
-def write_trace_csv_rows(f: TextIO, arrays: dict[str, np.ndarray]) -> None:
-    """Long form: a header, then one row per (quantity, t, unit) with the token at t; 7 significant digits."""
-    tokens = arrays["tokens"]
-    w = csv.writer(f)
-    w.writerow(["quantity", "t", "token", "unit", "value"])
-    for name, arr in arrays.items():
-        if name == "tokens":
-            continue
-        a2 = arr.reshape(arr.shape[0], -1)
-        for t in range(a2.shape[0]):
-            for u in range(a2.shape[1]):
-                w.writerow([name, t, tokens[t], u, f"{float(a2[t, u]):.7g}"])
-
-
-def trace_npz_bytes(tr: Trace, cell: str | None = None) -> bytes:
-    """The .npz that `python -m lstm_core trace` writes, as bytes (load with `np.load(..., allow_pickle=False)`)."""
-    buf = io.BytesIO()
-    np.savez(buf, **trace_arrays(tr, cell))
-    return buf.getvalue()
-
-
-def trace_csv_text(tr: Trace, cell: str | None = None) -> str:
-    """The long-form CSV that `python -m lstm_core trace --csv` writes, as text (CRLF line ends, as csv writes)."""
-    buf = io.StringIO(newline="")
-    write_trace_csv_rows(buf, trace_arrays(tr, cell))
-    return buf.getvalue()
-
-
-# -- a run as one .zip --------------------------------------------------------------------------------------------
 class RunArchive(NamedTuple):
     run: RunConfig  # the run's config.json
     state: dict[str, torch.Tensor]  # model.pt, checked against the model `run` describes
@@ -115,7 +46,7 @@ class RunArchive(NamedTuple):
 
 def _needs_text(run: RunConfig) -> bool:
     """A text run on an uploaded corpus: its text travels inside the archive, never as a path on this server."""
-    return run.task.name == "text" and run.task.corpus == "file"
+    return run.task.name == "text" and run.task.corpus == UPLOAD
 
 
 def run_zip_bytes(run: RunConfig, model: SeqModel, history: list[StepRecord], text: str | None = None) -> bytes:
@@ -233,6 +164,11 @@ def _parse_metrics(raw: bytes) -> list[dict]:
     return out
 
 
+def needs_text(run: RunConfig) -> bool:
+    """A text run on an uploaded corpus: its text travels inside the archive, never as a path on this server."""
+    return _needs_text(run)
+
+
 def _task(run: RunConfig, text: str | None):
     if _needs_text(run) and text is None:  # never read run.task.text_file: it names a path on someone's machine
         raise RunError("the run learns an uploaded text, and that text was not given.")
@@ -247,70 +183,16 @@ def check_state(run: RunConfig, state: dict[str, torch.Tensor], text: str | None
     model_from_state(run, _task(run, text), state)
 
 
-def lab_from_run(run: RunConfig, state: dict[str, torch.Tensor], text: str | None = None) -> Lab:
-    """A Lab with the one model of `run`, holding the weights `state` (checked first). Its step counter, optimiser
-    and curves start afresh; the display trace and the first gradient snapshot are of the loaded weights."""
-    if _needs_text(run) and text is None:
-        raise RunError("the run learns an uploaded text, and that text was not given.")
-    name = run.model.cell
-    try:
-        lab = Lab(run.task, run.train, {name: run.model}, text=text if _needs_text(run) else None)
-    except DataError as e:
-        raise RunError(f"the run's task cannot be built: {e}") from None
-    lab.load_weights(name, state)
-    return lab
+class ArchiveSummary(NamedTuple):
+    """What a checked archive holds, as plain values (no weights): for a page to describe before loading it."""
+
+    run: RunConfig
+    steps: int  # the last step in its metrics.jsonl (0 if it has none)
+    has_text: bool  # it carries corpus.txt
 
 
-# -- figures ------------------------------------------------------------------------------------------------------
-def figure_html(fig: go.Figure, title: str | None = None) -> str:
-    """A standalone HTML page holding the figure and all of plotly.js (about 5 MB): opens offline, stays interactive.
-    `title` (default: the figure's) names the browser tab."""
-    page = fig.to_html(include_plotlyjs=True, full_html=True, include_mathjax=False,
-                       config={"displaylogo": False, "responsive": True})
-    title = title or fig.layout.title.text or "LSTM Gate Lab figure"
-    return page.replace("<head>", f"<head>\n    <title>{html.escape(title)}</title>", 1)
-
-
-def browser_path() -> str | None:
-    """The Chromium-family browser kaleido will drive: $BROWSER_PATH, Debian's /usr/bin/chromium, else one on PATH."""
-    for p in (os.environ.get("BROWSER_PATH"), DEBIAN_CHROMIUM):
-        if p and os.path.isfile(p) and os.access(p, os.X_OK):
-            return p
-    for name in BROWSERS:
-        if p := shutil.which(name):
-            return p
-    return None
-
-
-def png_unavailable() -> str | None:
-    """Why PNG export cannot work on this server (one sentence), or None if it can."""
-    if importlib.util.find_spec("kaleido") is None:
-        return "PNG export needs the kaleido package (pip install -r requirements.txt); download the HTML instead."
-    if browser_path() is None:
-        return ("PNG export needs a Chromium browser on the server (Debian: apt-get install chromium); download "
-                "the HTML instead.")
-    return None
-
-
-def figure_png(fig: go.Figure, width: int = 1200, scale: float = 2.0) -> bytes:
-    """The figure as a PNG, drawn by plotly.js in headless Chromium through kaleido (a few seconds per image).
-
-    kaleido 1.x looks for Chrome first and then Chromium on PATH; we hand it the browser explicitly
-    (`browser_path()`), and turn off MathJax, which kaleido would otherwise load from a CDN (the app is offline).
-    plotly.js itself comes from the plotly package on disk.
-    """
-    reason = png_unavailable()
-    if reason:
-        raise ExportError(reason)
-    import kaleido
-
-    height = fig.layout.height or 500
-    try:
-        png = kaleido.calc_fig_sync(fig, opts=dict(format="png", width=width, height=height, scale=scale),
-                                    kopts={"path": browser_path(), "mathjax": False})
-    except Exception as e:  # noqa: BLE001 - browser start-up and rendering fail in many ways; one sentence for all
-        raise ExportError(f"PNG export failed in the browser ({type(e).__name__}); download the HTML instead.") \
-            from None
-    if not isinstance(png, bytes) or not png.startswith(b"\x89PNG"):
-        raise ExportError("PNG export returned no image; download the HTML instead.")
-    return png
+def check_run_zip(data: bytes) -> ArchiveSummary:
+    """Validate a run archive from outside (see `load_run_zip`) and describe it; raises RunError."""
+    archive = load_run_zip(data)
+    steps = max((int(r["step"]) for r in archive.metrics if isinstance(r.get("step"), int)), default=0)
+    return ArchiveSummary(archive.run, steps, archive.text is not None)

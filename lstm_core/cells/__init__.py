@@ -1,0 +1,80 @@
+"""The cell registry: every recurrent cell the app trains, with the words and colours every page uses for it.
+
+Torch-free metadata, read by the settings form, the command line, links, figures and sentences alike. The torch
+code of a cell (its fused layer, its gate-bias initialisation, and the unrolled equations `trace` recomputes)
+lives in its own module, named by `Cell.impl`; adding a cell is that module plus one line in `CELLS`.
+
+`QUANTITIES` names every gate and state a trace can hold, with its meaning, colour and range, so that the same
+gate has the same name and colour on every page.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+
+
+@dataclass(frozen=True)
+class Quantity:
+    name: str  # key in a trace: "f"
+    label: str  # short name: "forget gate f"
+    title: str  # name with its meaning, for chart titles: "forget gate f (0 = drop, 1 = keep)"
+    color: str  # line colour on every page (Okabe-Ito, or Paul Tol where Okabe-Ito runs out)
+    dash: str  # line dash, a second cue besides colour
+    range: str  # "gate" (a sigmoid, 0 to 1), "tanh" (-1 to 1) or "state" (unbounded)
+
+
+QUANTITIES: dict[str, Quantity] = {q.name: q for q in (
+    Quantity("i", "input gate i", "input gate i (0 = ignore, 1 = write)", "#E69F00", "dash", "gate"),
+    Quantity("f", "forget gate f", "forget gate f (0 = drop, 1 = keep)", "#0072B2", "solid", "gate"),
+    Quantity("g", "candidate g", "candidate g (value to write, -1 to 1)", "#009E73", "dot", "tanh"),
+    Quantity("o", "output gate o", "output gate o (0 = hide, 1 = show)", "#CC79A7", "dashdot", "gate"),
+    Quantity("c", "cell state c", "cell state c (the conveyor belt)", "#000000", "solid", "state"),
+    Quantity("h", "hidden state h", "hidden state h (-1 to 1)", "#D55E00", "longdash", "tanh"),
+    Quantity("r", "reset gate r", "reset gate r (0 = ignore old h, 1 = use it)", "#882255", "dash", "gate"),
+    Quantity("z", "update gate z", "update gate z (0 = take new n, 1 = keep old h)", "#56B4E9", "solid", "gate"),
+    Quantity("n", "candidate n", "candidate n (-1 to 1)", "#999933", "dot", "tanh"),
+)}
+
+
+@dataclass(frozen=True)
+class Cell:
+    name: str  # as in ModelConfig.cell, links and --model
+    label: str  # how pages name it: "vanilla RNN"
+    color: str  # its colour on every chart (Okabe-Ito)
+    dash: str  # its line dash, a second cue besides colour
+    gates: tuple[str, ...]  # the quantities its trace holds besides h, in the order of its equations
+    panel: tuple[str, ...]  # the quantities the Gates page shows, most telling first
+    blocks: int  # gate blocks stacked in W_ih and W_hh (PyTorch's layout): LSTM 4 (i, f, g, o), GRU 3, RNN 1
+    impl: str  # the module with its torch code (layer, init_gates, unroll, recompute)
+    about: str  # one sentence: what this cell does with its state
+
+    @property
+    def quantities(self) -> tuple[str, ...]:
+        """Every quantity of one unit over time: the gates, then h."""
+        return (*self.gates, "h")
+
+    def layer_params(self, input_size: int, hidden: int) -> int:
+        """Weights and biases of one recurrent layer: W_ih, W_hh, b_ih, b_hh for each gate block."""
+        return self.blocks * hidden * (input_size + hidden + 2)
+
+    def module(self) -> ModuleType:
+        return importlib.import_module(self.impl)
+
+
+CELLS: dict[str, Cell] = {c.name: c for c in (
+    Cell("lstm", "LSTM", "#0072B2", "solid", ("i", "f", "g", "o", "c"), ("f", "i", "g", "o", "c", "h"), 4,
+         "lstm_core.cells.lstm", "a cell state c carried by the forget gate f, written through the input gate i, "
+         "shown through the output gate o"),
+    Cell("rnn", "vanilla RNN", "#D55E00", "dash", (), ("h",), 1, "lstm_core.cells.rnn",
+         "one hidden state, rewritten at every step: h_t = tanh(W x_t + U h_(t-1) + b)"),
+    Cell("gru", "GRU", "#009E73", "dot", ("r", "z", "n"), ("z", "r", "n", "h"), 3, "lstm_core.cells.gru",
+         "one hidden state, kept by the update gate z (forget and input gates in one) or replaced by n"),
+)}
+
+
+def label(name: str) -> str:
+    """How pages name a model ("vanilla RNN"); any other key is its own label."""
+    cell = CELLS.get(name)
+    return cell.label if cell else name

@@ -1,0 +1,46 @@
+"""What one session may ask of the server, checked from the settings alone, before anything is built.
+
+The work of one joint training step is estimated as 6 x parameters x timesteps x batch over all models (2
+floating-point operations per parameter and token forward, 4 backward: the usual estimate); parameters come
+from the cell registry's formula and the task's sizes, so a setting over the limit is refused without building
+a model, a task's data or a trace. bench/bench_limits.py measures the estimate against real steps: 25 GFLOP
+take 0.6-1 s here; the headline lesson takes 0.3 GFLOP.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .cells import CELLS
+from .config import ModelConfig, TaskConfig, TrainConfig, bound
+from .errors import LimitError
+from .tasks import TASKS
+
+MAX_STEPS = int(bound(TrainConfig, "steps").hi)  # steps of one run (the config's bound, everywhere)
+MAX_STEP_FLOPS = 25e9  # work of one joint training step of all models, so no step holds a worker for long
+MAX_CHECKPOINT_BYTES = 20 * 1024 * 1024  # the largest allowed model (2 x 256 units, 256 symbols) is ~4 MB
+MAX_RUN_ZIP_BYTES = 48_000_000  # a run archive as uploaded; its members' own limits add up to ~42 MB
+
+
+def model_params(cfg: ModelConfig, input_size: int, output_size: int) -> int:
+    """Weights and biases of a model: its recurrent layers (the cell registry's formula) and the readout."""
+    cell, sizes = CELLS[cfg.cell], [input_size] + [cfg.hidden] * cfg.layers
+    layers = sum(cell.layer_params(sizes[k], cfg.hidden) for k in range(cfg.layers))
+    return layers + cfg.hidden * output_size + output_size
+
+
+def step_flops(task: TaskConfig, models: Iterable[ModelConfig], batch: int, text: str | None = None) -> float:
+    """Estimated floating-point operations of one joint training step of `models` on `task`."""
+    inputs, outputs, steps = TASKS[task.name].cls().sizes(task, text)
+    params = sum(model_params(m, inputs, outputs) for m in models)
+    return 6.0 * params * steps * batch
+
+
+def check(task: TaskConfig, models: Iterable[ModelConfig], train: TrainConfig, text: str | None = None) -> None:
+    """Refuse (LimitError, one sentence) a run costlier per step than one session may have."""
+    flops = step_flops(task, models, train.batch, text)
+    if flops > MAX_STEP_FLOPS:
+        raise LimitError(
+            f"these settings need about {flops / 1e9:,.0f} billion operations per training step, and each "
+            f"session may use at most {MAX_STEP_FLOPS / 1e9:,.0f} billion so that a whole class can train at once; "
+            "lower the lag or sequence length, the batch size, the hidden units or the number of models.")

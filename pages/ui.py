@@ -1,0 +1,51 @@
+"""The small pieces every page uses to say things: user text shown as text, one-off messages, the "what to look
+for" line beside every chart, metric values as a learner reads them, and widget values kept in range."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from lstm_core.cells import label
+from lstm_core.views import LabView
+
+MARKDOWN = re.compile(r"([\\`*_\[\]<>()!|~$:#])")  # characters that make markup in st.error / st.info
+
+
+def plain(text: str) -> str:
+    """Text that may quote a user's value (a link, an uploaded file) shown as text, never markup: no link,
+    image, LaTeX or coloured span can come out of it."""
+    return MARKDOWN.sub(r"\\\1", text)
+
+
+def flash() -> None:
+    """Show (once) a message left by a callback or a link, e.g. a rejected setting."""
+    msg = st.session_state.pop("flash", None)
+    if msg:
+        st.error(plain(msg))
+
+
+def look_for(text: str) -> None:
+    """The one or two sentences beside every chart that say what to look for."""
+    st.caption(f"**What to look for:** {text}")
+
+
+def model_label(name: str) -> str:
+    return label(name)
+
+
+def metric_text(view: LabView, value: float | None) -> str:
+    if value is None:
+        return "–"
+    if view.task.metric_name == "accuracy":
+        return f"{value:.1%}"
+    if view.task.metric_name == "bits_per_char":
+        return f"{value:.3f} bits/char"
+    return f"{value:.4f}"
+
+
+def clamp_state(key: str, lo: int, hi: int, default: int) -> None:
+    """Keep a widget's remembered value inside its current range (a new run may have fewer steps or units)."""
+    v = st.session_state.get(key, default)
+    st.session_state[key] = max(lo, min(hi, int(v)))
