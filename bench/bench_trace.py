@@ -2,10 +2,10 @@
 
 What it measures: one call of `trace(model, task, batch, grads=...)` on the recall task's display sequence of
 T steps (default T = 200, lag T - 1) for an untrained one-layer model of H units (default 128), for each cell.
-The two settings (and, unless --no-proposal, the numpy proposal in bench/proposals/trace_fast.py) alternate
-within every round, so other load hits them alike; the table shows medians (wall clock, and this thread's CPU
-time), the gradient-capture cost as a ratio (grads / no grads, median of per-round ratios) and, for reference,
-one batch-of-1 call of the fused kernel that trains the model (the floor for any recompute).
+The two settings alternate within every round, so other load hits them alike; the table shows medians (wall
+clock, and this thread's CPU time), the gradient-capture cost as a ratio (grads / no grads, median of per-round
+ratios) and, for reference, one batch-of-1 call of the fused kernel that trains the model (the floor for any
+recompute).
 
 Goal: <= 10 ms for the forward trace (grads=False) of every cell, wall clock. --profile prints where the time
 of the current LSTM trace goes, without and with gradients (torch profiler, by operator).
@@ -28,15 +28,7 @@ from lstm_core.train import configure_torch
 GOAL_MS = 10.0
 
 
-def load_proposal():
-    try:
-        from proposals.trace_fast import compare, trace_fast
-    except ImportError:
-        return None, None
-    return trace_fast, compare
-
-
-def bench_cell(cell: str, a: argparse.Namespace, proposal) -> dict:
+def bench_cell(cell: str, a: argparse.Namespace) -> dict:
     task = make_task(TaskConfig(name="recall", lag=a.steps - 1))
     model = build_model(ModelConfig(cell=cell, hidden=a.hidden, layers=a.layers), task, a.seed)
     batch = task.display(a.seed)
@@ -49,9 +41,6 @@ def bench_cell(cell: str, a: argparse.Namespace, proposal) -> dict:
     variants = {"fwd": lambda: trace(model, task, batch, grads=False),
                 "grads": lambda: trace(model, task, batch, grads=True),
                 "fused": fused}
-    if proposal is not None:
-        variants["new_fwd"] = lambda: proposal(model, task, batch, grads=False)
-        variants["new_grads"] = lambda: proposal(model, task, batch, grads=True)
     for fn in variants.values():  # warm-up
         fn()
     ms: dict[str, list[float]] = {k: [] for k in variants}
@@ -67,13 +56,8 @@ def bench_cell(cell: str, a: argparse.Namespace, proposal) -> dict:
             ms[name].append((time.perf_counter() - t0) / a.reps * 1e3)
     res = {k: median(v) for k, v in ms.items()}
     res["fwd_cpu"] = median(cpu["fwd"])
-    if proposal is not None:
-        res["new_fwd_cpu"] = median(cpu["new_fwd"])
+    res["grads_cpu"] = median(cpu["grads"])
     res["grad_ratio"] = median([g / f for g, f in zip(ms["grads"], ms["fwd"], strict=True)])
-    if proposal is not None:
-        res["speedup_fwd"] = median([c / n for c, n in zip(ms["fwd"], ms["new_fwd"], strict=True)])
-        res["speedup_grads"] = median([c / n for c, n in zip(ms["grads"], ms["new_grads"], strict=True)])
-        res["new_grad_ratio"] = median([g / f for g, f in zip(ms["new_grads"], ms["new_fwd"], strict=True)])
     return res
 
 
@@ -110,44 +94,27 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reps", type=int, default=1, help="calls per variant per round")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--no-proposal", action="store_true", help="skip bench/proposals/trace_fast.py")
     p.add_argument("--profile", action="store_true", help="also profile the current LSTM trace by operator")
     p.add_argument("--profile-rows", type=int, default=12)
     p.add_argument("--profile-reps", type=int, default=5)
     a = p.parse_args(argv)
     configure_torch(a.threads)
-    proposal, compare = (None, None) if a.no_proposal else load_proposal()
     print(f"# trace() ms per sequence: T={a.steps}, H={a.hidden}, layers={a.layers}, {a.rounds} rounds x {a.reps}, "
           f"goal forward <= {GOAL_MS:g} ms")
     print(machine_line())
     print()
-    rows, new_rows, ok = [], [], True
+    rows, ok = [], True
     for cell in a.cells.split(","):
-        r = bench_cell(cell, a, proposal)
+        r = bench_cell(cell, a)
         ok &= r["fwd"] <= GOAL_MS
-        rows.append([cell, f"{r['fwd']:.1f}", f"{r['fwd_cpu']:.1f}", f"{r['grads']:.1f}", f"{r['grad_ratio']:.1f}x",
-                     f"{r['fused']:.2f}", "yes" if r["fwd"] <= GOAL_MS else "NO"])
-        if proposal is not None:
-            task = make_task(TaskConfig(name="recall", lag=a.steps - 1))
-            model = build_model(ModelConfig(cell=cell, hidden=a.hidden, layers=a.layers), task, a.seed)
-            b = task.display(a.seed)
-            d, dg = compare(trace(model, task, b, grads=True), proposal(model, task, b, grads=True))
-            new_rows.append([cell, f"{r['new_fwd']:.1f}", f"{r['new_fwd_cpu']:.1f}", f"{r['speedup_fwd']:.1f}x",
-                             f"{r['new_grads']:.1f}",
-                             f"{r['speedup_grads']:.1f}x", f"{r['new_grad_ratio']:.1f}x", f"{d:.1e}", f"{dg:.1e}"])
-    print(markdown_table(["cell", "forward ms", "forward CPU ms", "with grads ms", "grads / forward",
-                          "fused kernel ms", f"forward <= {GOAL_MS:g} ms"], rows))
+        rows.append([cell, f"{r['fwd']:.1f}", f"{r['fwd_cpu']:.1f}", f"{r['grads']:.1f}", f"{r['grads_cpu']:.1f}",
+                     f"{r['grad_ratio']:.1f}x", f"{r['fused']:.2f}", "yes" if r["fwd"] <= GOAL_MS else "NO"])
+    print(markdown_table(["cell", "forward ms", "forward CPU ms", "with grads ms", "with grads CPU ms",
+                          "grads / forward", "fused kernel ms", f"forward <= {GOAL_MS:g} ms"], rows))
     print()
     print("ms: median wall-clock per sequence; CPU ms: this thread's CPU time, less sensitive to other processes' load "
           "(compare the two to see how loaded the machine was). The goal is judged on wall ms.")
     print("goal met" if ok else "goal NOT met for at least one cell")
-    if proposal is not None:
-        print("\n## Proposal bench/proposals/trace_fast.py (numpy loop + hand-written BPTT), same rounds\n")
-        print(markdown_table(["cell", "forward ms", "forward CPU ms", "speed-up", "with grads ms", "speed-up",
-                              "grads / forward",
-                              "max abs diff", "grad-norm rel diff"], new_rows))
-        print("\nmax abs diff: states, gates, pre-activations and outputs vs the current trace; "
-              "grad-norm rel diff: max |diff| of grad_h, grad_c / largest norm.")
     if a.profile:
         profile_forward(a)
     return 0

@@ -38,7 +38,7 @@ class SeqModel(nn.Module):
 
     @property
     def cell(self):
-        """The cell's torch module (lstm_core/cells/<cell>.py): its layer, gate init and unrolled equations."""
+        """The cell's torch module (lstm_core/cells/<cell>.py): its layer, gate init and equations for the trace."""
         return CELLS[self.cfg.cell].module()
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:

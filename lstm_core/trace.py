@@ -1,10 +1,11 @@
-"""Exact, unrolled recompute of every gate and state from a model's fused weights, plus gradients through time.
+"""Exact recompute of every gate and state from a model's fused weights, plus gradients through time.
 
 The fused kernels that train the model cannot show their gates, and the gradient of their output sequence is
 only the direct readout path. So for the few sequences on screen we recompute, step by step, with each cell's
-equations as its module writes them (`lstm_core/cells/<cell>.py`: `unroll` under autograd, `recompute` forward
-only), and let autograd give the total derivative ‖dL/dh_t‖ through time. Tests hold the result to the fused
-kernel within 1e-5. Everything returned is numpy (`views.Trace`): no tensor leaves this module.
+equations as its module writes them (`lstm_core/cells/<cell>.py`: `forward`), and backpropagate through time by
+hand with the same equations (`backward`) for the total derivative ‖dL/dh_t‖. Tests hold the states to the
+fused kernel within 1e-5 and the gradients to autograd on PyTorch's own cells. Everything returned is numpy
+(`views.Trace`): no tensor leaves this module.
 """
 
 from __future__ import annotations
@@ -12,69 +13,51 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .cells import CELLS
+from .cells.numeric import norms, np32
 from .models import SeqModel
 from .tasks.base import Batch, Task
 from .views import LayerTrace, Trace
 
 
-def _split_pre(names: tuple[str, ...], a: np.ndarray) -> dict[str, np.ndarray]:
-    """(T, k*H) pre-activations side by side -> one (T, H) array per name."""
-    return {n: np.ascontiguousarray(b) for n, b in zip(names, np.split(a, len(names), axis=1), strict=True)}
-
-
-def _arrays(cell: str, hs, cs, gates, pres) -> LayerTrace:
-    """An unrolled layer's per-step tensors as arrays, with the gradient norms (after backward)."""
-
-    def stack(ts) -> np.ndarray:
-        return torch.cat(ts, 0).detach().cpu().numpy()
-
-    def grad_norms(ts) -> np.ndarray:  # (T,) ‖dL/d·_t‖; 0 where no gradient reached the state at all
-        rows = [t.grad if t.grad is not None else torch.zeros_like(t) for t in ts]
-        return torch.cat(rows, 0).norm(dim=1).double().cpu().numpy()
-
-    spec = CELLS[cell]
-    g = {n: stack([s[j] for s in gates]) for j, n in enumerate(spec.gates)}
-    pre = _split_pre(spec.module().PRE, stack(pres))
-    return LayerTrace(h=stack(hs), gates=g, pre=pre, grad_h=grad_norms(hs), grad_c=grad_norms(cs) if cs else None)
-
-
 def trace(model: SeqModel, task: Task, batch: Batch, grads: bool = True) -> Trace:
-    """Recompute one sequence (`batch` holds exactly one) through every layer; optionally ‖dL/dh_t‖.
+    """Recompute one sequence (`batch` holds exactly one) through every layer; optionally ‖dL/dh_t‖ and ‖dL/dc_t‖.
 
-    With grads, every layer is unrolled step by step under autograd (the cell's `unroll`), so that the total
-    derivative through time reaches every h_t; without, the gates are recomputed from the fused kernel's
-    states (the cell's `recompute`), which is several times faster for long text passages.
+    Each layer's input projection X W_ih^T + b_ih is computed in torch for all steps at once, then the cell's
+    `forward` walks the recurrence in numpy. With grads, the readout and the task's loss stay in torch (autograd
+    gives dL/dh_t along the direct readout path), and each cell's `backward` carries it back through time and
+    down through the layers.
     """
-    cell = model.cfg.cell
-    impl = model.cell
-    was_training = model.training
-    model.eval()
+    cell, impl = model.cfg.cell, model.cell
     dev = next(model.parameters()).device
     x, y = batch.x[:1].to(dev), batch.y[:1].to(dev)
-    unrolled, layers = [], []
-    try:
-        with torch.set_grad_enabled(grads):
-            inp = model.encode(x)[0]  # (T, I)
-            X = inp
-            for k in range(len(model.rnn)):
-                w = {n: v.detach() for n, v in model.recurrent_weights(k).items()}  # no dL/dW: h0 carries the graph
-                if grads:
-                    hs, cs, gates, pres = impl.unroll(X, w)
-                    unrolled.append((hs, cs, gates, pres))
-                    X = torch.cat(hs, 0)  # (T, H) input of the next layer
-                else:
-                    X, gates, pre = impl.recompute(model.rnn[k], X, w)
-                    layers.append(LayerTrace(h=X.cpu().numpy(), gates=gates, pre=_split_pre(impl.PRE, pre),
-                                             grad_h=None, grad_c=None))
-            out = model.readout(X).unsqueeze(0)  # (1, T, O)
-            loss = task.loss(out, y)
-            if grads:
-                loss.backward()
-                layers = [_arrays(cell, *u) for u in unrolled]
-    finally:
-        model.zero_grad(set_to_none=True)
-        model.train(was_training)
+    with torch.no_grad():
+        inp = model.encode(x)[0]  # (T, I)
+    X, forwards, weights = inp, [], []
+    for k in range(len(model.rnn)):
+        w = model.recurrent_weights(k)
+        with torch.no_grad():
+            xw = np32(X @ w["W_ih"].T + w["b_ih"])  # (T, G*H)
+        fw = impl.forward(xw, w["W_hh"], w["b_hh"])
+        forwards.append(fw)
+        weights.append(w)
+        X = torch.from_numpy(fw.h).to(dev)  # (T, H) input of the next layer
+    top = X.detach().requires_grad_(grads)
+    with torch.set_grad_enabled(grads):
+        out = model.readout(top).unsqueeze(0)  # (1, T, O)
+        loss = task.loss(out, y)
+        D = torch.autograd.grad(loss, top)[0].cpu().numpy() if grads else None  # the direct readout path
+
+    layers: list[LayerTrace] = []
+    for k in range(len(forwards) - 1, -1, -1):  # top layer first: its backward gives the next one's D
+        fw = forwards[k]
+        gates, pre = impl.arrays(fw)
+        grad_h = grad_c = None
+        if grads:
+            DH, DC, DA = impl.backward(fw, D, weights[k]["W_hh"])
+            grad_h, grad_c = norms(DH), (norms(DC) if DC is not None else None)
+            if k > 0:
+                D = DA @ np32(weights[k]["W_ih"])  # (T, H): dL/dh of the layer below, through this layer
+        layers.insert(0, LayerTrace(h=fw.h, gates=gates, pre=pre, grad_h=grad_h, grad_c=grad_c))
 
     out_np = out[0].detach().cpu().numpy()
     if task.tokens_out:
@@ -83,7 +66,7 @@ def trace(model: SeqModel, task: Task, batch: Batch, grads: bool = True) -> Trac
         preds = tuple(f"{v:.2f}" for v in out_np.reshape(-1))
     return Trace(
         cell=cell,
-        x=inp.detach().cpu().numpy().astype(np.float32),
+        x=inp.cpu().numpy().astype(np.float32),
         tokens=tuple(task.token_labels(batch.x[0])),
         targets=tuple(task.target_labels(batch.y[0])),
         output=out_np,

@@ -1,4 +1,4 @@
-"""lstm_core.trace: the unrolled recompute equals the fused kernels, gates lie in range, and ‖dL/dh_t‖, ‖dL/dc_t‖
+"""lstm_core.trace: the step-by-step recompute equals the fused kernels, gates lie in range, and ‖dL/dh_t‖, ‖dL/dc_t‖
 equal autograd on an independent loop of nn.LSTMCell / nn.GRUCell / nn.RNNCell with the same weights."""
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def test_trace_equals_fused_on_value_input(setup):
     assert tr.predictions == tuple(f"{v:.2f}" for v in tr.output.reshape(-1))
 
 
-@pytest.mark.parametrize("grads", [True, False], ids=["unrolled", "from-fused"])
+@pytest.mark.parametrize("grads", [True, False], ids=["with-grads", "forward-only"])
 @pytest.mark.parametrize("setup", [g for g in GRID if g[0] != "rnn"], ids=[i for i in GRID_IDS if "rnn" not in i],
                          indirect=True)
 def test_gates_in_range_and_equations_hold(setup, grads):
@@ -133,9 +133,8 @@ def test_gates_in_range_and_equations_hold(setup, grads):
 
 
 @pytest.mark.parametrize("setup", GRID, ids=GRID_IDS, indirect=True)
-def test_forward_only_trace_equals_the_unrolled_one(setup):
-    """trace(grads=False) takes h from the fused kernel and recomputes the gates for all steps at once; every
-    array must equal the step-by-step unrolled trace's."""
+def test_forward_only_trace_equals_the_one_with_gradients(setup):
+    """trace(grads=False) skips backpropagation; every array it returns must equal the trace with gradients."""
     task, model = setup
     b = task.display(2)
     full, fast = trace(model, task, b), trace(model, task, b, grads=False)

@@ -1,8 +1,9 @@
 """The cell registry: every recurrent cell the app trains, with the words and colours every page uses for it.
 
-Torch-free metadata, read by the settings form, the command line, links, figures and sentences alike. The torch
-code of a cell (its fused layer, its gate-bias initialisation, and the unrolled equations `trace` recomputes)
-lives in its own module, named by `Cell.impl`; adding a cell is that module plus one line in `CELLS`.
+Torch-free metadata, read by the settings form, the command line, links, figures and sentences alike. The code
+of a cell (its fused layer, its gate-bias initialisation, and its equations step by step, forward and backward
+through time, for `trace`) lives in its own module, named by `Cell.impl`; adding a cell is that module plus one
+line in `CELLS`.
 
 `QUANTITIES` names every gate and state a trace can hold, with its meaning, colour and range, so that the same
 gate has the same name and colour on every page.
@@ -47,7 +48,7 @@ class Cell:
     gates: tuple[str, ...]  # the quantities its trace holds besides h, in the order of its equations
     panel: tuple[str, ...]  # the quantities the Gates page shows, most telling first
     blocks: int  # gate blocks stacked in W_ih and W_hh (PyTorch's layout): LSTM 4 (i, f, g, o), GRU 3, RNN 1
-    impl: str  # the module with its torch code (layer, init_gates, unroll, recompute)
+    impl: str  # the module with its code: layer (torch), init_gates, forward and backward (numpy, for traces)
     about: str  # one sentence: what this cell does with its state
 
     @property

@@ -1,4 +1,5 @@
-"""The LSTM's torch code: PyTorch's fused layer, chrono / forget-bias initialisation, and its equations unrolled.
+"""The LSTM: PyTorch's fused layer, chrono / forget-bias initialisation, and its equations step by step in numpy
+for the trace (forward, and backward through time).
 
 Gate order is PyTorch's, i, f, g, o, in every weight matrix and pre-activation:
     i, f, g, o = σ(W_i x + U_i h + b_i), σ(W_f x + U_f h + b_f), tanh(W_g x + U_g h + b_g), σ(W_o x + U_o h + b_o)
@@ -11,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import nn
+
+from .numeric import F32, Forward, blocks, np32, sigmoid, times_sigmoid_slope, times_tanh_slope
 
 PRE = ("i", "f", "g", "o")  # pre-activations, in the order of the stacked weight blocks
 
@@ -37,55 +40,69 @@ def init_gates(layer: nn.Module, gate_init: str, forget_bias: float, gen: torch.
         layer.bias_hh_l0[hid : 2 * hid] = 0.0
 
 
-def unroll(X: torch.Tensor, w: dict[str, torch.Tensor]):
-    """One layer over X (T, I) from a zero state, under autograd. Returns per-step lists: h_t, c_t, the gates
-    (i, f, g, o, c) and the pre-activation (1, 4H).
-
-    Few operations per step (each costs microseconds of dispatch at this size): the input projection of all
-    steps in one matmul, the recurrent one fused with its bias (addmm), one sigmoid over all four gates (the
-    candidate's share is recomputed with tanh), c_t in one addcmul. bench/bench_trace.py measures it.
-    """
-    T, H = X.shape[0], w["W_hh"].shape[1]
-    W_hhT = w["W_hh"].T  # keep the transposed view: a contiguous copy changes the last bit
-    xw = (X @ w["W_ih"].T + w["b_ih"] + w["b_hh"]).split(1)  # (1, 4H) per step, one autograd node
-    h = X.new_zeros(1, H).requires_grad_(True)
-    c = X.new_zeros(1, H)
-    hs, cs, gates, pres = [], [], [], []
+def forward(xw: np.ndarray, W_hh: torch.Tensor, b_hh: torch.Tensor) -> Forward:
+    """One layer from a zero state, given xw = X W_ih^T + b_ih (T, 4H), step by step as the equations say."""
+    T, GH = xw.shape
+    H = GH // 4
+    pre, act, hw = (np.zeros((T, GH), F32) for _ in range(3))
+    hs, cs, tc = (np.empty((T, H), F32) for _ in range(3))
+    WT, bh = np.ascontiguousarray(np32(W_hh).T), np32(b_hh)  # (H, 4H)
+    tmp = np.empty(H, F32)
+    h = c = np.zeros(H, F32)
     for t in range(T):
-        a = torch.addmm(xw[t], h, W_hhT)  # (1, 4H): i, f, g, o
-        s = a.sigmoid()
-        i, f, o = s[:, :H], s[:, H:2 * H], s[:, 3 * H:]
-        g = a[:, 2 * H:3 * H].tanh()
-        c = torch.addcmul(f * c, i, g)
-        h = o * c.tanh()
-        h.retain_grad()
-        c.retain_grad()
-        hs.append(h)
-        cs.append(c)
-        gates.append((i, f, g, o, c))
-        pres.append(a)
-    return hs, cs, gates, pres
+        np.dot(h, WT, out=hw[t])
+        hw[t] += bh
+        a, s = pre[t], act[t]
+        np.add(xw[t], hw[t], out=a)
+        sigmoid(a, s)  # i, f, o (g is overwritten next)
+        i, f, g, o = s[:H], s[H:2 * H], s[2 * H:3 * H], s[3 * H:]
+        np.tanh(a[2 * H:3 * H], out=g)
+        np.multiply(f, c, out=cs[t])  # c = f * c + i * g
+        np.multiply(i, g, out=tmp)
+        cs[t] += tmp
+        c = cs[t]
+        np.tanh(c, out=tc[t])  # h = o * tanh(c)
+        np.multiply(o, tc[t], out=hs[t])
+        h = hs[t]
+    return Forward(h=hs, pre=pre, act=act, hw=hw, c=cs, tc=tc)
 
 
-@torch.no_grad()
-def recompute(module: nn.Module, X: torch.Tensor, w: dict[str, torch.Tensor]):
-    """Forward only: the fused kernel gives h_t for every t; the gates follow from h_(t-1) in one batched matmul
-    over all timesteps, then c_t by its own recurrence c_t = f_t c_(t-1) + i_t g_t (a loop of T small numpy
-    operations). Returns h (T, H) as a tensor (the next layer's input), the gates and the pre-activation as numpy.
-    For T 200, H 128: 7.1 ms against 11.9 for `unroll` (bench/bench_trace.py); tests hold the two together."""
-    h = module(X.unsqueeze(0))[0][0]  # (T, H)
-    H = h.shape[1]
-    h_prev = torch.cat([h.new_zeros(1, H), h[:-1]])
-    a = (X @ w["W_ih"].T + w["b_ih"]) + (h_prev @ w["W_hh"].T + w["b_hh"])  # (T, 4H)
-    s = a.sigmoid()
-    i, f, o = (s[:, k * H:(k + 1) * H].cpu().numpy() for k in (0, 1, 3))
-    g = a[:, 2 * H:3 * H].tanh().cpu().numpy()
-    ig = i * g
-    c = np.empty_like(ig)
-    prev = np.zeros(H, dtype=ig.dtype)
-    for t in range(len(c)):
-        prev = c[t] = f[t] * prev + ig[t]
-    return h, {"i": i, "f": f, "g": g, "o": o, "c": c}, a.cpu().numpy()
+def backward(fw: Forward, D: np.ndarray, W_hh: torch.Tensor) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Backpropagation through time. D (T, H): dL/dh_t through the paths that leave the layer (the readout, the
+    layer above). Returns the totals dL/dh_t (T, H) and dL/dc_t (T, H), and dL/d(pre-activation) (T, 4H)."""
+    W = np32(W_hh)  # (4H, H)
+    T, H = fw.h.shape
+    DH, DC, DA = np.empty((T, H), F32), np.empty((T, H), F32), np.empty((T, 4 * H), F32)
+    zero, tmp = np.zeros(H, F32), np.empty(H, F32)
+    dh_rec = np.zeros(H, F32)  # dL/dh_t through step t + 1
+    dc_next = np.zeros(H, F32)  # dL/dc_t through c_(t+1) = f_(t+1) c_t + ...
+    for t in range(T - 1, -1, -1):
+        dh, dc, da = DH[t], DC[t], DA[t]
+        np.add(D[t], dh_rec, out=dh)
+        s = fw.act[t]
+        i, f, g, o = s[:H], s[H:2 * H], s[2 * H:3 * H], s[3 * H:]
+        dai, daf, dag, dao = da[:H], da[H:2 * H], da[2 * H:3 * H], da[3 * H:]
+        tc = fw.tc[t]  # tanh(c_t), as autograd saves it
+        np.multiply(dh, o, out=dc)  # dc = dh * o * (1 - tanh(c)^2) + dc_next
+        times_tanh_slope(dc, tc, tmp)
+        dc += dc_next
+        np.multiply(dh, tc, out=dao)
+        times_sigmoid_slope(dao, o, tmp)
+        np.multiply(dc, g, out=dai)
+        times_sigmoid_slope(dai, i, tmp)
+        np.multiply(dc, fw.c[t - 1] if t > 0 else zero, out=daf)
+        times_sigmoid_slope(daf, f, tmp)
+        np.multiply(dc, i, out=dag)
+        times_tanh_slope(dag, g, tmp)
+        np.multiply(dc, f, out=dc_next)
+        np.dot(da, W, out=dh_rec)
+    return DH, DC, DA
+
+
+def arrays(fw: Forward) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The trace's gates (i, f, g, o, c) and pre-activations (i, f, g, o), each (T, H)."""
+    H = fw.h.shape[1]
+    return dict(zip(PRE, blocks(fw.act, H), strict=True)) | {"c": fw.c}, dict(zip(PRE, blocks(fw.pre, H), strict=True))
 
 
 @torch.no_grad()

@@ -1,10 +1,13 @@
-"""The vanilla (Elman) RNN's torch code: PyTorch's fused tanh layer and its one equation unrolled,
+"""The vanilla (Elman) RNN's torch layer, and its one equation step by step for the trace:
 h_t = tanh(W x_t + b_ih + U h_(t-1) + b_hh)."""
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
+
+from .numeric import F32, Forward, np32, times_tanh_slope
 
 PRE = ("h",)  # the one pre-activation, tanh's argument
 
@@ -13,27 +16,42 @@ def layer(input_size: int, hidden: int) -> nn.Module:
     return nn.RNN(input_size, hidden, batch_first=True, nonlinearity="tanh")
 
 
-def unroll(X: torch.Tensor, w: dict[str, torch.Tensor]):
-    """One layer over X (T, I) from a zero state, under autograd: per-step h_t, no cell state, no gates, and the
-    pre-activation (1, H). The same operations as the fused kernel, in its order (equal to the last bit)."""
-    T, H = X.shape[0], w["W_hh"].shape[1]
-    W_hhT = w["W_hh"].T
-    xw = (X @ w["W_ih"].T + w["b_ih"] + w["b_hh"]).split(1)
-    h = X.new_zeros(1, H).requires_grad_(True)
-    hs, pres = [], []
-    for t in range(T):
-        a = torch.addmm(xw[t], h, W_hhT)
-        h = a.tanh()
-        h.retain_grad()
-        hs.append(h)
-        pres.append(a)
-    return hs, [], [() for _ in hs], pres
+def forward(xw: np.ndarray, W_hh: torch.Tensor, b_hh: torch.Tensor) -> Forward:
+    """One layer from a zero state, given xw = X W_ih^T + b_ih (T, H), bit-identical to the fused kernel.
+
+    A tanh RNN with large recurrent weights is chaotic (the exploding-gradient lesson): a one-ulp difference grows
+    to 0.1 within 200 steps. So the product and the tanh stay the very torch calls the fused kernel makes
+    (`h @ W_hh.T` on the transposed view; numpy's dot, or a contiguous copy, differ in the last bit, and so does
+    numpy's tanh); the additions are exact in numpy. Torch views of the numpy rows are made once, outside the loop.
+    """
+    T, H = xw.shape
+    pre, hw, hs = np.zeros((T, H), F32), np.zeros((T, H), F32), np.empty((T, H), F32)
+    WT, bh = W_hh.detach().T, np32(b_hh)
+    hw_r, pre_r, hs_r = (torch.from_numpy(a).split(1) for a in (hw, pre, hs))
+    h_prev = (torch.zeros(1, H), *hs_r[:-1])
+    with torch.inference_mode():
+        for t in range(T):
+            torch.mm(h_prev[t], WT, out=hw_r[t])
+            hw[t] += bh
+            np.add(xw[t], hw[t], out=pre[t])
+            torch.tanh(pre_r[t], out=hs_r[t])
+    return Forward(h=hs, pre=pre, act=hs, hw=hw)
 
 
-@torch.no_grad()
-def recompute(module: nn.Module, X: torch.Tensor, w: dict[str, torch.Tensor]):
-    """Forward only: h_t from the fused kernel, the pre-activations from h_(t-1) in one batched matmul."""
-    h = module(X.unsqueeze(0))[0][0]  # (T, H)
-    h_prev = torch.cat([h.new_zeros(1, h.shape[1]), h[:-1]])
-    a = (X @ w["W_ih"].T + w["b_ih"]) + (h_prev @ w["W_hh"].T + w["b_hh"])
-    return h, {}, a.cpu().numpy()
+def backward(fw: Forward, D: np.ndarray, W_hh: torch.Tensor) -> tuple[np.ndarray, None, np.ndarray]:
+    """Backpropagation through time (see lstm.backward): dL/da_t = dL/dh_t (1 - h_t²)."""
+    W = np32(W_hh)
+    T, H = fw.h.shape
+    DH, DA = np.empty((T, H), F32), np.empty((T, H), F32)
+    dh_rec, tmp = np.zeros(H, F32), np.empty(H, F32)
+    for t in range(T - 1, -1, -1):
+        np.add(D[t], dh_rec, out=DH[t])
+        np.copyto(DA[t], DH[t])
+        times_tanh_slope(DA[t], fw.h[t], tmp)
+        np.dot(DA[t], W, out=dh_rec)
+    return DH, None, DA
+
+
+def arrays(fw: Forward) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """No gates; the one pre-activation (T, H), tanh's argument."""
+    return {}, {"h": fw.pre}

@@ -1,1 +1,0 @@
-"""Optimisation proposals measured by the bench/ scripts; not part of lstm_core until the lead adopts them."""
