@@ -1,18 +1,17 @@
 """LSTM Gate Lab: the router and the frame every page shares (sidebar: seed, device, presenter mode).
 
-Kept light: torch is imported by a background warm-up thread, so the first page paints at once.
+Kept light: torch is never imported here; the worker processes load it while the first page paints.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from pages import frame, session
+from pages import frame
 
 frame.ensure_router()
 st.set_page_config(page_title="LSTM Gate Lab", page_icon="🧠", layout="wide", initial_sidebar_state="expanded")
-frame.warm_up_thread()
+frame.start_workers()
 frame.sidebar()
-session.sidebar_status()
 frame.presenter_style()
 st.navigation(frame.pages()).run()

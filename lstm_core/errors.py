@@ -25,8 +25,17 @@ class DivergedError(RuntimeError):
     """The loss or the gradient became NaN or infinite; the model keeps its last good weights."""
 
 
+class WorkerError(RuntimeError):
+    """Something failed in a worker process; the message is one sentence (never a traceback)."""
+
+
+class RunGone(LookupError):
+    """A worker does not hold the run asked for (it was restarted, or evicted the run): the coordinator reopens it."""
+
+
 class ExportError(RuntimeError):
     """A file cannot be produced here (e.g. PNG without a browser); the message says why and what to do."""
 
 
-__all__ = ["ConfigError", "DataError", "DivergedError", "ExportError", "LimitError", "RunError"]
+__all__ = ["ConfigError", "DataError", "DivergedError", "ExportError", "LimitError", "RunError", "RunGone",
+           "WorkerError"]

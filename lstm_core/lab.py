@@ -39,6 +39,7 @@ class Lab:
     trainers: dict[str, Trainer] = field(init=False)
     error: str | None = field(init=False, default=None)  # set when a run diverged; the last good state stays
     snapshots: dict[str, dict[int, dict]] = field(init=False, default_factory=dict)  # step -> weights
+    frames: dict[int, dict] = field(init=False, default_factory=dict)  # step -> checkpoint() (lstm_core.pool)
     _grads: dict[str, list[tuple[int, np.ndarray]]] = field(init=False)  # per model: (step, ‖dL/dh_t‖)
     _traces: dict = field(init=False, default_factory=dict)
 
@@ -79,11 +80,18 @@ class Lab:
                         tokens_in=t.tokens_in, display_steps=int(self._display.x.shape[1]),
                         vocabulary=t.input_size)
 
-    def view(self) -> LabView:
-        """The run as it is now: settings, progress and curves, immutable (the histories are copied)."""
+    def view(self, step: int | None = None, since: dict[str, int] | None = None) -> LabView:
+        """The run at `step` (default: now): settings, progress and curves, immutable (the histories are copied).
+        With `since` (model -> records the caller has), each history holds only the records after those."""
+        at = self.step if step is None else min(step, self.step)
+        hist = {n: tr.history[:at] for n, tr in self.trainers.items()}
+        stopped = any(h and h[-1].stop for h in hist.values())
+        error = self.error if at == self.step else None
+        done = error is not None or stopped or at >= self.train_cfg.steps
+        since = since or {}
         return LabView(task_cfg=self.task_cfg, train_cfg=self.train_cfg, model_cfgs=dict(self.model_cfgs),
-                       task=self.task_info(), step=self.step, done=self.done, error=self.error,
-                       histories={n: tuple(tr.history) for n, tr in self.trainers.items()},
+                       task=self.task_info(), step=at, done=done, error=error,
+                       histories={n: tuple(h[since.get(n, 0):]) for n, h in hist.items()},
                        snapshot_steps={n: tuple(sorted(s)) for n, s in self.snapshots.items()},
                        capture_every=self.capture_every)
 
@@ -106,6 +114,28 @@ class Lab:
             if self.step % self.capture_every == 0:
                 self._capture()
         return n
+
+    def checkpoint(self) -> dict:
+        """The whole training state at this step (see `Trainer.state`), for `restore` or `fork`."""
+        return {"trainers": {n: tr.state() for n, tr in self.trainers.items()}, "error": self.error,
+                "grads": {n: list(g) for n, g in self._grads.items()}}
+
+    def restore(self, ckpt: dict, histories: dict[str, list[StepRecord]] | None = None) -> None:
+        """Go to the state `ckpt` holds; `histories` gives the records (default: this lab's, cut at its step)."""
+        for n, tr in self.trainers.items():
+            tr.load_state(ckpt["trainers"][n], list(histories[n]) if histories else tr.history)
+        self.error = ckpt["error"]
+        self._grads = {n: list(g) for n, g in ckpt["grads"].items()}
+
+    def fork(self, ckpt: dict) -> Lab:
+        """A new lab on the same task data, at the state `ckpt`, with this lab's records up to that step:
+        training it on reproduces this lab's steps exactly (batch k is a function of the seed and k)."""
+        twin = object.__new__(Lab)
+        twin.__dict__.update(self.__dict__)
+        twin.trainers = {n: Trainer(tr.run, task=self.task) for n, tr in self.trainers.items()}
+        twin.snapshots, twin.frames, twin._traces = {}, {}, {}
+        twin.restore(ckpt, {n: list(tr.history) for n, tr in self.trainers.items()})
+        return twin
 
     def model_label(self, name: str) -> str:
         from .cells import label
@@ -136,13 +166,19 @@ class Lab:
 
     # -- views: numpy arrays and plain values ---------------------------------------------------------------
     def _model_at(self, name: str, step: int | None):
-        """The model of `name` with its weights at `step` (a saved snapshot), else its current weights."""
+        """The model of `name` with its weights at `step` (a frame, or a snapshot of a pretrained lesson), else
+        its current weights."""
         tr = self.trainers[name]
-        snaps = self.snapshots.get(name, {})
-        if step is None or step == tr.step or step not in snaps:
+        if step is None or step == tr.step:
+            return tr.model, tr.step
+        if step in self.frames:
+            weights = self.frames[step]["trainers"][name]["snap"]["model"]
+        elif step in self.snapshots.get(name, {}):
+            weights = self.snapshots[name][step]
+        else:
             return tr.model, tr.step
         model = build_model(tr.run.model, self.task, tr.run.train.seed)
-        model.load_state_dict(snaps[step])
+        model.load_state_dict(weights)
         return model.to(tr.device), step
 
     def trace(self, name: str, step: int | None = None) -> Trace:
@@ -156,53 +192,56 @@ class Lab:
             self._traces[key] = trace(model, self.task, self._display)
         return self._traces[key]
 
-    def passage(self, name: str, chars: int) -> Trace:
+    def passage(self, name: str, chars: int, step: int | None = None) -> Trace:
         """Forward-only trace of the first `chars` characters of the held-out text (the text task only)."""
         if not hasattr(self.task, "passage"):
             raise ValueError(f"the {self.task.name} task has no held-out passage; only the text task has one.")
-        return trace(self.trainers[name].model, self.task, self.task.passage(chars), grads=False)
+        return trace(self._model_at(name, step)[0], self.task, self.task.passage(chars), grads=False)
 
-    def display_values(self) -> tuple[np.ndarray, np.ndarray]:
+    def display_values(self, step: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The display sequence's inputs and targets as (T,) values (value tasks: sine, series)."""
         if self.task.tokens_in:
             raise ValueError(f"the {self.task.name} task reads symbols, not values.")
         return self._display.x[0, :, 0].numpy(), self._display.y[0, :, 0].numpy()
 
-    def forecast(self, name: str, horizon: int) -> np.ndarray:
+    def forecast(self, name: str, horizon: int, step: int | None = None) -> np.ndarray:
         """Free-running forecast (horizon,): model `name` reads the display sequence, then its own predictions."""
         from .sample import forecast
 
-        return forecast(self.trainers[name].model, self._display.x[0], horizon).numpy()
+        return forecast(self._model_at(name, step)[0], self._display.x[0], horizon).numpy()
 
-    def sample_text(self, name: str, prompt: str, n: int, temperature: float, seed: int) -> str:
+    def sample_text(self, name: str, prompt: str, n: int, temperature: float, seed: int,
+                    step: int | None = None) -> str:
         """`n` characters continuing `prompt`, sampled from model `name` at `temperature` (text task only)."""
         from .sample import sample_text
 
-        return sample_text(self.trainers[name].model, self.task, prompt, n, temperature, seed)
+        return sample_text(self._model_at(name, step)[0], self.task, prompt, n, temperature, seed)
 
     def explain_step(self, name: str, t: int, unit: int, step: int | None = None) -> dict[str, float | str]:
         """The LSTM equations of one unit at one timestep with their numbers (see `trace.explain_step`)."""
         model, at = self._model_at(name, step)
         return explain_step(model, self.trace(name, at), t, unit)
 
-    def spectral_radius(self, name: str) -> float:
-        return spectral_radius(self.trainers[name].model)
+    def spectral_radius(self, name: str, step: int | None = None) -> float:
+        return spectral_radius(self._model_at(name, step)[0])
 
-    def grad_matrix(self, name: str) -> GradMatrix:
-        """The display sequence's ‖dL/dh_t‖ captured during training (every `capture_every` steps), or, for a
-        pretrained lesson, at each of its weight snapshots: the training-step x timestep heatmap."""
+    def grad_matrix(self, name: str, step: int | None = None) -> GradMatrix:
+        """The display sequence's ‖dL/dh_t‖ captured during training (every `capture_every` steps, up to `step`),
+        or, for a pretrained lesson, at each of its weight snapshots: the training-step x timestep heatmap."""
         if not self._grads[name] and self.snapshots.get(name):
             self._grads[name] = [(s, self.trace(name, s).grad_h) for s in sorted(self.snapshots[name])]
-        caps = self._grads[name]
+        at = self.step if step is None else step
+        caps = [c for c in self._grads[name] if c[0] <= at] or self._grads[name][:1]
         return GradMatrix(tuple(s for s, _ in caps), np.stack([g for _, g in caps]))
 
-    def run_archive(self, name: str) -> bytes:
+    def run_archive(self, name: str, step: int | None = None) -> bytes:
         """Model `name` as a run .zip: config.json, metrics.jsonl and model.pt, as `train --out` writes them
         (plus corpus.txt for a text run on an uploaded corpus)."""
         from .archive import run_zip_bytes
 
         tr = self.trainers[name]
-        return run_zip_bytes(tr.run, tr.model, list(tr.history), self.text)
+        model, at = self._model_at(name, step)
+        return run_zip_bytes(tr.run, model, list(tr.history[:at]), self.text)
 
 
 def lab_from_run(run: RunConfig, state: dict, text: str | None = None) -> Lab:

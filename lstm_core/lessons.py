@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from datasets.lessons import LESSONS, ROOT, folder
 
-from .config import RunConfig
+from .config import LabSpec, RunConfig
 
 if TYPE_CHECKING:  # imported where used: `read_curves` serves the Home page before torch has loaded
     import torch
@@ -99,3 +99,11 @@ def open_lesson(data: LessonData) -> Lab:
     for cell in lab.trainers:
         lab.load_weights(cell, data.states[cell], [_record(d, lab.task.metric_name) for d in data.metrics[cell]])
     return lab
+
+
+def lesson_spec(name: str, root: Path = ROOT) -> LabSpec | None:
+    """The settings of a lesson's lab (its models side by side), read without torch; None if not shipped."""
+    run = read_config(name, root)
+    if run is None:
+        return None
+    return LabSpec(run.task, tuple(run.model.replace(cell=c) for c in LESSONS[name].cells), run.train)

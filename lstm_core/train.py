@@ -56,6 +56,24 @@ class Trainer:
                     "param_groups": self.opt.state_dict()["param_groups"]},
         }
 
+    def state(self) -> dict:
+        """Everything training depends on besides the task: weights, optimiser, step, clock, early-stopping
+        counters, the dropout generator and the restore point. `load_state` of it continues exactly as this
+        trainer would (tests/test_train.py holds the records equal)."""
+        return {"snap": self._snapshot(), "best": self.best, "bad_evals": self.bad_evals,
+                "dropout": self.model.dropout_gen.get_state(), "good": self._good_state}
+
+    def load_state(self, state: dict, history: list[StepRecord]) -> None:
+        """Continue from `state` (see `state`), with `history` the records of the steps that led to it."""
+        snap = state["snap"]
+        self.model.load_state_dict(snap["model"])
+        self.opt.load_state_dict(snap["opt"])
+        self.step, self.seconds = snap["step"], snap["seconds"]
+        self.best, self.bad_evals = state["best"], state["bad_evals"]
+        self.model.dropout_gen.set_state(state["dropout"])
+        self._good_state = state["good"]
+        self.history[:] = history[:self.step]
+
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> StepRecord:
         """One optimiser step on the given batch. On NaN/inf raises DivergedError and keeps the last good
         state: no update is applied, so weights, optimiser, step and history stay as after the last good

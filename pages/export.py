@@ -11,14 +11,17 @@ import streamlit as st
 
 from lstm_core import figures, render, trace_file
 from lstm_core.cells import CELLS
-from lstm_core.errors import ConfigError, DataError, RunError
+from lstm_core.config import LabSpec
+from lstm_core.errors import ConfigError, DataError, RunError, WorkerError
 from lstm_core.limits import MAX_RUN_ZIP_BYTES
+from lstm_core.pool.client import RemoteLab, get_pool
 from lstm_core.views import LabView
 from pages import frame, session, ui
 
 frame.ensure_router()
 lab = session.get_lab()
-view = lab.view()
+view = lab.refresh(playing=False)
+session.sidebar_status(view)
 st.title("Export & import")
 if session.is_playing():  # every file on this page shows one step; training resumes with Play on another page
     st.session_state.playing = False
@@ -118,15 +121,13 @@ def downloads(view: LabView) -> None:
 
 
 def checked(upload):
-    """The uploaded archive's summary, validated once per upload (kept until another file is chosen)."""
-    from lstm_core.archive import check_run_zip
-
+    """The uploaded archive's summary, validated by a worker once per upload (kept until another file is chosen)."""
     key = (upload.file_id, upload.name, upload.size)
     cached = st.session_state.get("ex_checked")
     if cached is None or cached[0] != key:
         try:
-            result = check_run_zip(upload.getvalue())
-        except (RunError, ConfigError, DataError) as e:
+            result = get_pool().job("check_archive", data=upload.getvalue())
+        except (RunError, ConfigError, DataError, WorkerError) as e:
             result = str(e)
         st.session_state.ex_checked = cached = (key, result)
     if isinstance(cached[1], str):
@@ -141,12 +142,12 @@ def summary(archive) -> str:
             f"on the {run.task.name} task, seed {run.train.seed}, trained for {archive.steps:,} steps.")
 
 
-def load(upload) -> None:
-    from lstm_core.lab import lab_from_archive
-
+def load(upload, archive) -> None:
+    run = archive.run
     try:
-        session.set_lab(lab_from_archive(upload.getvalue()))
-    except (RunError, ConfigError, DataError) as e:
+        session.set_lab(RemoteLab(LabSpec(run.task, (run.model,), run.train), origin=("archive", upload.getvalue()),
+                                  pool=lab.pool))
+    except (RunError, ConfigError, DataError, WorkerError) as e:
         st.error(f"Not imported: {plain(str(e))} The current run is unchanged.")
         return
     st.session_state.ex_loaded = st.session_state.ex_checked[0]
@@ -173,7 +174,7 @@ def imports() -> None:
         return
     st.info(f"Checked and ready: {summary(archive)}")
     if st.button("Replace the current run with this one", key="ex_load", type="primary"):
-        load(upload)
+        load(upload, archive)
 
 
 downloads(view)

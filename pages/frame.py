@@ -1,13 +1,11 @@
-"""The light part of the frame every page shares: router check, sidebar, and the background warm-up.
+"""The light part of the frame every page shares: router check, sidebar, and starting the worker pool.
 
-Nothing here imports torch, so the first page paints while torch and the lesson's first Adam step warm up in
-a background thread (about 3 s cold on this machine), before the learner's first click needs them.
+Nothing here (nor anywhere in the page process) imports torch: the workers load it in their own processes, and
+warm up while the first page paints, before the learner's first click needs them.
 """
 
 from __future__ import annotations
 
-import sys
-import threading
 from pathlib import Path
 
 import streamlit as st
@@ -63,25 +61,12 @@ def ensure_router() -> None:
         st.rerun()
 
 
-def _warm() -> None:
-    from lstm_core.lab import headline_lab
-    from lstm_core.train import configure_torch
-
-    configure_torch(1)
-    headline_lab(steps=2).advance(2)  # imports, kernels and Adam's first step, once per process
-
-
 @st.cache_resource(show_spinner=False)
-def warm_up_thread() -> threading.Thread:
-    # not a daemon: interrupting torch mid-import or mid-step at exit aborts the process
-    t = threading.Thread(target=_warm, name="lstm-gate-lab-warm-up", daemon=False)
-    t.start()
-    return t
+def start_workers():
+    """Start the worker pool once per server process (it returns at once; the workers warm up on their own)."""
+    from lstm_core.pool.client import get_pool
 
-
-def warm_up() -> None:
-    """Block until the engine is warm (pages that train call this; it returns at once after the first time)."""
-    warm_up_thread().join()
+    return get_pool()
 
 
 def sidebar() -> None:
@@ -98,10 +83,9 @@ def sidebar() -> None:
                      help="auto picks a CUDA GPU, then Apple's MPS, else the CPU. Used when you start or reset.")
         st.toggle("Presenter mode", key="sb_presenter",
                   help="Larger type for a projector; settings and secondary controls are hidden.")
-        if "lstm_core.models" in sys.modules:
-            from lstm_core.models import pick_device
-
-            st.caption(f"auto → **{pick_device('auto').type}** on this server")
+        device = start_workers().known_device()
+        if device:
+            st.caption(f"auto → **{device}** on this server")
 
 
 PRESENTER_CSS = """<style>

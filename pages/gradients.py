@@ -64,11 +64,11 @@ scale = c1.slider("Initial W_hh scale", 1.0, 6.0, 3.0, 0.5, key="gr_scale")
 lr = c2.select_slider("Learning rate", [1e-3, 3e-3, 1e-2, 3e-2], value=1e-2, key="gr_lr")
 steps = c3.select_slider("Steps", [50, 100, 150, 300], value=150, key="gr_steps")
 if st.button("Run both (a few seconds)", key="gr_explode", type="primary"):
-    from lstm_core.demos import exploding_demo
+    from lstm_core.pool.client import get_pool
 
-    with st.spinner("training two RNNs on identical batches…"):
-        st.session_state.explode = exploding_demo(seed=session.seed(), init_scale=float(scale), lr=float(lr),
-                                                  steps=int(steps))
+    with st.spinner("training two RNNs on identical batches…"):  # on a worker; the same settings are run once
+        st.session_state.explode = get_pool().job("exploding_demo", seed=session.seed(), init_scale=float(scale),
+                                                  lr=float(lr), steps=int(steps))
 res = st.session_state.get("explode")
 if res is not None:
     st.caption(f"Spectral radius of the initial W_hh: {res.radius:.2f}. "

@@ -23,11 +23,9 @@ st.markdown(
 c1, c2 = st.columns([2, 3])
 with c1:
     if st.button("▶ Start the headline lesson", type="primary", key="home_start", width="stretch"):
-        frame.warm_up()
-        from lstm_core.lab import headline_lab
         from pages import session
 
-        session.set_lab(headline_lab(seed=session.seed()), play=True)
+        session.set_lab(session.build(session.headline_spec(session.seed())), play=True)
         st.switch_page(frame.page("train"))
 with c2:
     st.markdown(
@@ -61,11 +59,10 @@ st.markdown("**Or open a pretrained lesson** (trained by `make pretrained`; open
             "taken during training to scrub through on the Gates page; Reset retrains it live):")
 for col, (name, lesson) in zip(st.columns(len(LESSONS)), LESSONS.items()):
     if col.button(lesson.title, key=f"home_lesson_{name}", width="stretch"):
-        frame.warm_up()
         from pages import session
 
         try:
-            session.set_lab(session.open_pretrained(name))
+            session.set_lab(session.open_lesson(name))
             st.switch_page(frame.page("train"))
         except Exception as e:  # noqa: BLE001 - a missing or damaged lesson must not show a traceback
             st.error(f"The pretrained lesson could not be opened: {e}. Run 'make pretrained' to make it again.")

@@ -14,10 +14,9 @@ from pages import frame, session, ui
 frame.ensure_router()
 st.title("Guided lesson: why the LSTM remembers")
 
-frame.warm_up()
 try:
-    if "gl_lab" not in st.session_state:  # the learner's own copy; the files are shared read-only
-        st.session_state.gl_lab = session.open_pretrained(HEADLINE)
+    if "gl_lab" not in st.session_state:  # the shipped run, shared read-only by every learner
+        st.session_state.gl_lab = session.open_lesson(HEADLINE)
     lab = st.session_state.gl_lab
     view = lab.view()
 except Exception as e:  # noqa: BLE001 - a missing lesson must not show a traceback

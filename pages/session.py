@@ -1,7 +1,9 @@
 """This learner's lab: created on first use (from a link, else the pretrained headline lesson), kept in
-`st.session_state` so a run survives page switches, replaced only by settings within the limits.
+`st.session_state` so a run survives page switches, replaced only by settings the workers accept.
 
-The pages' one door into the engine is the Lab (lstm_core.lab): they take `lab.view()` and ask it for arrays.
+The lab is a `RemoteLab` (lstm_core/pool/client.py): the Lab's methods, answered by the worker process that holds
+the run, at this learner's cursor on it. Nothing here imports torch; learners with identical settings share one
+run, each at their own step.
 """
 
 from __future__ import annotations
@@ -10,23 +12,12 @@ import streamlit as st
 
 from datasets.lessons import HEADLINE
 from datasets.lessons import available as lessons_available
-from lstm_core.config import LabSpec
-from lstm_core.errors import ConfigError, DataError, RunError
-from pages import frame, links
-
-
-@st.cache_resource(show_spinner=False)
-def lesson_data(name: str):
-    """A pretrained lesson's files, read once per process and shared read-only by every session."""
-    from lstm_core.lessons import read_lesson
-
-    return read_lesson(name)
-
-
-def open_pretrained(name: str):
-    from lstm_core.lessons import open_lesson
-
-    return open_lesson(lesson_data(name))
+from lstm_core.config import LabSpec, ModelConfig, TaskConfig, TrainConfig
+from lstm_core.errors import ConfigError, DataError, RunError, WorkerError
+from lstm_core.lessons import lesson_spec
+from lstm_core.pool.client import RemoteLab
+from lstm_core.views import LabView
+from pages import links
 
 
 def seed() -> int:
@@ -37,79 +28,67 @@ def device() -> str:
     return str(st.session_state.get("sb_device", "auto"))
 
 
-def default_lab():
-    """The pretrained headline lesson when it ships (instant), else the same lesson untrained."""
-    from lstm_core.lab import headline_lab
+def headline_spec(seed: int = 0, steps: int = 1500) -> LabSpec:
+    """The lesson a teacher starts with: remember a symbol over 100 steps, LSTM against a vanilla RNN."""
+    return LabSpec(TaskConfig(name="recall", lag=100), (ModelConfig(cell="lstm"), ModelConfig(cell="rnn")),
+                   TrainConfig(seed=seed, steps=steps))
 
+
+def open_lesson(name: str) -> RemoteLab:
+    """A pretrained lesson at its last step (its files are read once per worker and shared)."""
+    spec = lesson_spec(name)
+    if spec is None:
+        raise RunError(f"the pretrained lesson {name!r} is not shipped; run 'make pretrained'.")
+    return RemoteLab(spec, origin=("lesson", name))
+
+
+def default_lab() -> RemoteLab:
+    """The pretrained headline lesson when it ships (instant), else the same lesson untrained."""
     if seed() == 0 and HEADLINE in lessons_available():
         try:
-            return open_pretrained(HEADLINE)
+            return open_lesson(HEADLINE)
         except RunError as e:
             st.session_state.flash = str(e)
-    return headline_lab(seed=seed())
+    return RemoteLab(headline_spec(seed()))
 
 
-def get_lab():
-    """This learner's lab; the headline lesson (paused) if they have none yet.
-
-    While playing, the lab trains in a short-lived thread between two refreshes (pages/live.py); this waits
-    for it first, so no page code ever sees the lab mid-step.
-    """
-    frame.warm_up()
-    wait_for_training()
+def get_lab() -> RemoteLab:
+    """This learner's lab; the headline lesson (paused) if they have none yet, or the run a link describes."""
     if "lab" not in st.session_state:
         lab, play = None, False
         spec, play = links.spec_from_link()
         if spec is not None:
             try:
                 lab = build(spec)
-            except (ConfigError, DataError) as e:
+            except (ConfigError, DataError, WorkerError) as e:
                 st.session_state.flash = f"The link's settings were not used: {e}"
                 play = False
         st.session_state.lab = lab or default_lab()
         st.session_state.playing = play
-    links.sync(st.session_state.lab.spec)
-    return st.session_state.lab
+    lab = st.session_state.lab
+    links.sync(lab.spec)
+    return lab
 
 
-def wait_for_training() -> None:
-    """Wait for the training thread the last live refresh started (pages/live.py), if any: at most a refresh's
-    budget, plus any wait for a training slot when many learners train at once."""
-    t = st.session_state.get("_training")
-    if t is not None:
-        t.join()
-        del st.session_state["_training"]
+def build(spec: LabSpec, text: str | None = None) -> RemoteLab:
+    """The lab these settings make (shared with anyone who has the same), on the pool of the current lab; raises
+    ConfigError (over the limits, refused before anything is built), DataError (the task's data cannot be used)
+    or WorkerError (anything else that went wrong in a worker), each one sentence."""
+    current = st.session_state.get("lab")
+    return RemoteLab(spec, text=text, pool=current.pool if current is not None else None)
 
 
-def sidebar_status() -> None:
-    """The run's task, step and state under the sidebar's settings: the same step the page shows."""
-    lab = st.session_state.get("lab")
-    if lab is None:
-        return
-    wait_for_training()
-    view = lab.view()
-    playing = bool(st.session_state.get("playing")) and not view.done
-    state = "training" if playing else ("finished" if view.done else "paused")
-    st.sidebar.caption(f"Run: {view.task.name}, step {view.step:,} of {view.train_cfg.steps:,} ({state})")
-
-
-def build(spec: LabSpec, text: str | None = None):
-    """A new lab for `spec`; raises ConfigError (over the limits, refused before anything is built) or
-    DataError (the task's data cannot be used)."""
-    from lstm_core.lab import Lab
-
-    return Lab.from_spec(spec, text)
-
-
-def set_lab(lab, play: bool = False) -> None:
-    """Make `lab` this learner's run."""
+def set_lab(lab: RemoteLab, play: bool = False) -> None:
+    """Make `lab` this learner's run (the one it replaces lets go of its run)."""
+    old = st.session_state.get("lab")
+    if old is not None and old is not lab:
+        old.close()
     st.session_state.lab = lab
     st.session_state.playing = play
 
 
 def is_playing() -> bool:
-    lab = get_lab()
-    return bool(st.session_state.get("playing")) and not lab.done
+    return bool(st.session_state.get("playing")) and not get_lab().view().done
 
 
 def set_playing(value: bool) -> None:
@@ -128,5 +107,13 @@ def reset() -> None:
     try:
         train = spec.train.replace(seed=seed(), device=device())
         set_lab(build(LabSpec(spec.task, spec.models, train), text=lab.text))
-    except (ConfigError, DataError) as e:
+    except (ConfigError, DataError, WorkerError) as e:
         st.session_state.flash = str(e)
+
+
+def sidebar_status(view: LabView) -> None:
+    """The run's task, step and state under the sidebar's settings: drawn with the page's view (from inside the
+    live fragment, which may write to the sidebar), so it names the step the page shows."""
+    playing = bool(st.session_state.get("playing")) and not view.done
+    state = "training" if playing else ("finished" if view.done else "paused")
+    st.sidebar.caption(f"Run: {view.task.name}, step {view.step:,} of {view.train_cfg.steps:,} ({state})")

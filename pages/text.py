@@ -9,7 +9,7 @@ import streamlit as st
 from lstm_core import figures
 from lstm_core.cells import CELLS, QUANTITIES
 from lstm_core.config import LabSpec, ModelConfig, TaskConfig, TrainConfig
-from lstm_core.errors import ConfigError, DataError
+from lstm_core.errors import ConfigError, DataError, WorkerError
 from lstm_core.views import LabView
 from pages import controls, frame, live, session, ui
 
@@ -28,7 +28,7 @@ if view.task.name != "text":
         try:
             session.set_lab(session.build(spec), play=True)
             st.rerun()
-        except (ConfigError, DataError) as e:
+        except (ConfigError, DataError, WorkerError) as e:
             st.error(ui.plain(str(e)))
     st.stop()
 

@@ -9,7 +9,7 @@ from datasets.corpora import CORPORA, UPLOAD, check_text
 from datasets.series import SERIES
 from lstm_core import figures
 from lstm_core.config import LabSpec, ModelConfig, TaskConfig, TrainConfig, bound
-from lstm_core.errors import ConfigError, DataError
+from lstm_core.errors import ConfigError, DataError, WorkerError
 from lstm_core.tasks import TASKS
 from lstm_core.views import LabView
 from pages import controls, frame, live, session, ui, widgets
@@ -86,7 +86,7 @@ def settings(view: LabView) -> None:
             spec = LabSpec(task, tuple(ModelConfig(cell=c, **model) for c in cells), train)
             session.set_lab(session.build(spec, text=text))
             st.rerun()
-        except (ConfigError, DataError) as e:
+        except (ConfigError, DataError, WorkerError) as e:
             st.error(ui.plain(f"Not applied: {e} The current run is unchanged."))
 
 
@@ -134,4 +134,4 @@ def draw(lab, view: LabView) -> None:
                 "barely reaches the first symbol. Spikes mean exploding gradients; clipping caps them.")
 
 
-live.live(draw, records_only=True)  # draw reads only the view: it may overlap training
+live.live(draw)

@@ -57,14 +57,15 @@ def test_opening_a_link_reproduces_the_run():
     at = run_link(query)
     no_exception(at)
     lab = at.session_state["lab"]
-    assert lab.task_cfg.lag == 9 and lab.train_cfg.seed == 5 and list(lab.trainers) == ["lstm", "rnn", "gru"]
+    view = lab.view()
+    assert view.task_cfg.lag == 9 and view.train_cfg.seed == 5 and view.names == ["lstm", "rnn", "gru"]
     assert at.sidebar.number_input(key="sb_seed").value == 5
     for _ in range(3):
         next(b for b in at.button if b.key == "tr_step").click().run()
     solo = lab_from_query(query)
     solo.advance(3)
     for name in solo.trainers:
-        np.testing.assert_array_equal([r.loss for r in lab.trainers[name].history],
+        np.testing.assert_array_equal([r.loss for r in lab.view().histories[name]],
                                       [r.loss for r in solo.trainers[name].history])
     # the address bar now carries the run's settings
     assert at.query_params["task.lag"] == ["9"] or at.query_params["task.lag"] == "9"
@@ -74,12 +75,12 @@ def test_a_bad_link_says_why_and_opens_the_default_lesson():
     at = run_link({"task.lag": "-1", "train.seed": "2"})
     no_exception(at)
     assert any("link's settings were not used" in e.value and "lag" in e.value for e in at.error)
-    lab = at.session_state["lab"]
-    assert lab.task_cfg.name == "recall" and lab.task_cfg.lag == 100
+    view = at.session_state["lab"].view()
+    assert view.task_cfg.name == "recall" and view.task_cfg.lag == 100
 
 
 def test_a_link_over_the_per_session_work_limit_is_refused():
     at = run_link({"task.name": "recall", "task.lag": "1000", "model.hidden": "256", "train.batch": "256"})
     no_exception(at)
     assert any("link's settings were not used" in e.value and "billion operations" in e.value for e in at.error)
-    assert at.session_state["lab"].task_cfg.lag == 100
+    assert at.session_state["lab"].view().task_cfg.lag == 100

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from apptest_util import chart, no_exception, open_page
-
-from lstm_core import ModelConfig, TaskConfig, TrainConfig
-from lstm_core.lab import Lab
+from conftest import remote_lab, small_lab
 
 
 def latex(at) -> str:
@@ -13,12 +11,11 @@ def latex(at) -> str:
 
 
 def test_controls_change_the_numbers_and_they_equal_the_trace():
-    lab = Lab(TaskConfig(name="recall", lag=10, alphabet=4), TrainConfig(seed=4, steps=50, batch=16),
-              {"lstm": ModelConfig(cell="lstm", hidden=6)})
-    lab.advance(10)
-    at = open_page("pages/by_hand.py", {"lab": lab})
+    settings = dict(cells=("lstm",), task={"lag": 10}, model={"hidden": 6}, train={"seed": 4, "steps": 50},
+                    steps=10)
+    at = open_page("pages/by_hand.py", {"lab": remote_lab(**settings)})
     no_exception(at)
-    tr = lab.trace("lstm")
+    tr = small_lab(**settings).trace("lstm")
     seen = set()
     for t, unit in ((1, 0), (5, 0), (5, 3)):
         at.slider(key="bh_t").set_value(t).run()
@@ -40,8 +37,7 @@ def test_controls_change_the_numbers_and_they_equal_the_trace():
 
 
 def test_without_an_lstm_the_page_says_so():
-    lab = Lab(TaskConfig(name="recall", lag=5, alphabet=4), TrainConfig(steps=10, batch=8),
-              {"rnn": ModelConfig(cell="rnn", hidden=4)})
+    lab = remote_lab(cells=("rnn",), task={"lag": 5}, model={"hidden": 4}, train={"steps": 10, "batch": 8})
     at = open_page("pages/by_hand.py", {"lab": lab})
     no_exception(at)
     assert any("no LSTM" in i.value for i in at.info)

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 from apptest_util import no_exception, open_page
-from conftest import small_lab as make
+from conftest import remote_lab
+from conftest import small_lab as engine_lab
 from streamlit.runtime.media_file_manager import MediaFileManager
 
 from lstm_core import archive as ex
@@ -18,8 +19,18 @@ from lstm_core import archive as ex
 PAGE = "pages/export.py"
 
 
-def small_lab(cells=("lstm", "rnn"), hidden=8, lag=8, seed=1, steps=3):
-    return make(cells, task={"lag": lag}, model={"hidden": hidden}, train={"seed": seed}, steps=steps)
+def settings(cells=("lstm", "rnn"), hidden=8, lag=8, seed=1, steps=3) -> dict:
+    return dict(cells=cells, task={"lag": lag}, model={"hidden": hidden}, train={"seed": seed}, steps=steps)
+
+
+def small_lab(**kw):
+    """What the page holds (on the worker pool)."""
+    return remote_lab(**settings(**kw))
+
+
+def solo(**kw):
+    """The same run, trained in this process."""
+    return engine_lab(**settings(**kw))
 
 
 @pytest.fixture
@@ -52,13 +63,14 @@ def test_every_download_is_offered_and_makes_the_right_file(made):
     stem = "recall-lstm-step3"
     npz = np.load(io.BytesIO(made[f"trace-{stem}.npz"]()), allow_pickle=False)
     assert set(npz.files) == {"x", "h", "i", "f", "g", "o", "c", "grad_h", "grad_c", "tokens"}
-    np.testing.assert_array_equal(npz["c"], lab.trace("lstm").c)
+    np.testing.assert_array_equal(npz["c"], solo().trace("lstm").c)
     assert made[f"trace-{stem}.csv"]().startswith("quantity,t,token,unit,value")
     assert "Plotly.newPlot" in made[f"gradients-{stem}.html"]()
     archive = ex.load_run_zip(made["run-recall-rnn-step3.zip"]())
-    want = lab.trainers["rnn"].model.state_dict()
-    assert archive.run == lab.run_config("rnn") and all(torch.equal(archive.state[k], want[k]) for k in want)
-    assert at.session_state["lab"] is lab and lab.step == 3
+    here = solo()
+    want = here.trainers["rnn"].model.state_dict()
+    assert archive.run == here.run_config("rnn") and all(torch.equal(archive.state[k], want[k]) for k in want)
+    assert at.session_state["lab"] is lab and lab.view().step == 3
 
 
 def test_choosing_the_gru_exports_its_trace(made):
@@ -68,19 +80,19 @@ def test_choosing_the_gru_exports_its_trace(made):
     no_exception(at)
     npz = np.load(io.BytesIO(made["trace-recall-gru-step3.npz"]()), allow_pickle=False)
     assert set(npz.files) == {"x", "h", "r", "z", "n", "grad_h", "tokens"}
-    np.testing.assert_array_equal(npz["z"], lab.trace("gru").z)
+    np.testing.assert_array_equal(npz["z"], solo(cells=("lstm", "gru")).trace("gru").z)
 
 
 def test_opening_the_page_pauses_training():
     lab = small_lab()
     at = open_page(PAGE, {"lab": lab, "playing": True})
     no_exception(at)
-    assert at.session_state["playing"] is False and lab.step == 3
+    assert at.session_state["playing"] is False and lab.view().step == 3
     assert any("paused" in c.value for c in at.caption)
 
 
 def _bad_zips() -> dict[str, tuple[bytes, str]]:
-    other = small_lab(cells=("lstm",), hidden=16, steps=1)
+    other = solo(cells=("lstm",), hidden=16, steps=1)
     tr = other.trainers["lstm"]
     good = ex.run_zip_bytes(tr.run, tr.model, tr.history)
     with zipfile.ZipFile(io.BytesIO(good)) as zf:
@@ -110,7 +122,7 @@ def test_a_bad_upload_keeps_the_current_run():
     for what, (data, words) in _bad_zips().items():
         at.file_uploader(key="ex_upload").upload(f"{what}.zip", data, "application/zip").run()
         no_exception(at)
-        assert at.session_state["lab"] is lab and lab.step == 3, what
+        assert at.session_state["lab"] is lab and lab.view().step == 3, what
         errors = [e.value for e in at.error]
         assert len(errors) == 1 and words in errors[0] and errors[0].startswith("Not imported:"), (what, errors)
         assert errors[0].endswith("The current run is unchanged.")
@@ -119,7 +131,7 @@ def test_a_bad_upload_keeps_the_current_run():
 
 def test_a_good_zip_replaces_the_run_with_the_uploaded_weights():
     lab = small_lab()
-    other = small_lab(cells=("gru",), hidden=6, lag=5, seed=7, steps=4)
+    other = solo(cells=("gru",), hidden=6, lag=5, seed=7, steps=4)
     tr = other.trainers["gru"]
     data = ex.run_zip_bytes(tr.run, tr.model, tr.history)
     at = open_page(PAGE, {"lab": lab})
@@ -130,12 +142,13 @@ def test_a_good_zip_replaces_the_run_with_the_uploaded_weights():
     next(b for b in at.button if b.key == "ex_load").click().run()
     no_exception(at)
     new = at.session_state["lab"]
-    assert new is not lab and list(new.trainers) == ["gru"] and new.task_cfg.lag == 5 and new.step == 0
+    view = new.view()
+    assert new is not lab and view.names == ["gru"] and view.task_cfg.lag == 5 and view.step == 0
     want = tr.model.state_dict()
-    got = new.trainers["gru"].model.state_dict()
+    got = ex.load_run_zip(new.run_archive("gru")).state  # the weights the worker holds, exported again
     assert got.keys() == want.keys() and all(torch.equal(got[k], want[k]) for k in want)
     np.testing.assert_array_equal(new.trace("gru").h, other.trace("gru").h)
-    assert lab.step == 3 and list(lab.trainers) == ["lstm", "rnn"]  # the old lab itself was not touched
+    assert lab.view().step == 3 and lab.view().names == ["lstm", "rnn"]  # the old run was not touched
     assert any("Loaded: GRU with 6 units" in s.value for s in at.success)
     assert not [b for b in at.button if b.key == "ex_load"]
     assert set(buttons(at)) >= {"ex_npz", "ex_zip_gru"}  # the page now exports the imported run

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import numpy as np
 from apptest_util import chart, no_exception, open_page
-from conftest import small_lab as make
+from conftest import remote_lab, small_lab
 
 
-def small_lab(task=None, cells=("lstm", "rnn")):
-    return make(cells, task=task or {"lag": 10}, model={"hidden": 6},
+def settings(task=None, cells=("lstm", "rnn")) -> dict:
+    return dict(cells=cells, task=task or {"lag": 10}, model={"hidden": 6},
                 train={"seed": 2, "steps": 100, "val_every": 5}, steps=5)
+
+
+def labs(**kw):
+    """(what the page holds, the same run trained in this process)"""
+    return remote_lab(**settings(**kw)), small_lab(**settings(**kw))
 
 
 def heatmaps(fig: dict) -> list[dict]:
@@ -18,10 +23,10 @@ def heatmaps(fig: dict) -> list[dict]:
 
 
 def test_heatmaps_hold_the_trace_values_and_the_scrubber_moves():
-    lab = small_lab()
+    lab, solo = labs()
     at = open_page("pages/gates.py", {"lab": lab})
     no_exception(at)
-    tr = lab.trace("lstm")
+    tr = solo.trace("lstm")
     hms = heatmaps(chart(at, "gt_panel"))
     assert len(hms) == 6  # f, i, g, o, c, h
     z = np.asarray(hms[0]["z"], dtype=float)  # forget gate, units down, time across
@@ -36,31 +41,34 @@ def test_heatmaps_hold_the_trace_values_and_the_scrubber_moves():
 
 
 def test_choosing_gru_shows_its_gates():
-    lab = small_lab(cells=("lstm", "rnn", "gru"))
+    lab, solo = labs(cells=("lstm", "rnn", "gru"))
     at = open_page("pages/gates.py", {"lab": lab})
     at.radio(key="gt_model").set_value("gru").run()
     no_exception(at)
     assert set(at.multiselect(key="gt_q_gru").value) == {"z", "r", "n", "h"}
     hms = heatmaps(chart(at, "gt_panel"))
-    np.testing.assert_allclose(np.asarray(hms[0]["z"], dtype=float), lab.trace("gru").layers[0].gates["z"].T,
+    np.testing.assert_allclose(np.asarray(hms[0]["z"], dtype=float), solo.trace("gru").layers[0].gates["z"].T,
                                atol=1e-6)
     assert "gt_h_gru" in [el.key for el in at.get("plotly_chart")]
 
 
 def test_pretrained_lesson_scrubs_through_snapshots():
+    from lstm_core.lessons import open_lesson, read_lesson
+
     at = open_page("pages/gates.py")  # a new session opens on the pretrained headline lesson
-    lab = at.session_state["lab"]
-    assert lab.snapshots and lab.step == 1500
+    view = at.session_state["lab"].view()
+    assert view.snapshot_steps["lstm"] and view.step == 1500
+    solo = open_lesson(read_lesson("recall-100"))
     final = np.asarray(heatmaps(chart(at, "gt_panel"))[0]["z"], dtype=float)
     at.select_slider(key="gt_snap").set_value(0).run()
     no_exception(at)
     start = np.asarray(heatmaps(chart(at, "gt_panel"))[0]["z"], dtype=float)
-    np.testing.assert_allclose(start, lab.trace("lstm", 0).layers[0].gates["f"].T, atol=1e-6)
+    np.testing.assert_allclose(start, solo.trace("lstm", 0).layers[0].gates["f"].T, atol=1e-6)
     assert not np.allclose(start, final)
 
 
 def test_series_overlay_shows_input_target_prediction():
-    lab = small_lab(task={"name": "sine", "seq_len": 20})
+    lab, _ = labs(task={"name": "sine", "seq_len": 20})
     at = open_page("pages/gates.py", {"lab": lab})
     no_exception(at)
     fig = chart(at, "gt_series")

@@ -5,28 +5,26 @@ from __future__ import annotations
 
 import numpy as np
 from apptest_util import chart, no_exception, open_page
-
-from lstm_core import ModelConfig, TaskConfig, TrainConfig
-from lstm_core.lab import Lab
+from conftest import remote_lab, small_lab
 
 
 def test_curves_equal_the_trace_gradients_and_history_grows():
-    lab = Lab(TaskConfig(name="recall", lag=12, alphabet=4), TrainConfig(seed=0, steps=200, batch=16),
-              {c: ModelConfig(cell=c, hidden=8) for c in ("lstm", "rnn")}, capture_every=5)
+    lab = remote_lab(task={"lag": 12}, train={"seed": 0})
+    solo = small_lab(task={"lag": 12}, train={"seed": 0})
     at = open_page("pages/gradients.py", {"lab": lab})
     no_exception(at)
     fig = chart(at, "gr_curves")
     by_name = {t["name"]: np.asarray(t["y"], dtype=float) for t in fig["data"] if t.get("name")}
     lstm_key = next(k for k in by_name if "LSTM" in k and "h" in k and "c" not in k.replace("LSTM", ""))
     rnn_key = next(k for k in by_name if "RNN" in k)
-    np.testing.assert_allclose(by_name[lstm_key], np.maximum(lab.trace("lstm").grad_h, 1e-30), rtol=1e-6)
-    np.testing.assert_allclose(by_name[rnn_key], np.maximum(lab.trace("rnn").grad_h, 1e-30), rtol=1e-6)
+    np.testing.assert_allclose(by_name[lstm_key], np.maximum(solo.trace("lstm").grad_h, 1e-30), rtol=1e-6)
+    np.testing.assert_allclose(by_name[rnn_key], np.maximum(solo.trace("rnn").grad_h, 1e-30), rtol=1e-6)
     assert fig["layout"]["yaxis"]["type"] == "log"
     rows_before = np.asarray(chart(at, "gr_hist_lstm")["data"][0]["z"]).shape[0]
-    for _ in range(5):
+    for _ in range(25):
         next(b for b in at.button if b.key == "gr_step").click().run()
     rows_after = np.asarray(chart(at, "gr_hist_lstm")["data"][0]["z"]).shape[0]
-    assert rows_after == rows_before + 1  # a snapshot every 5 steps
+    assert rows_after == rows_before + 1  # a capture every 25 steps (CAPTURE_EVERY)
 
 
 def test_exploding_demo_compares_clipping():

@@ -15,9 +15,9 @@ def test_home_renders_and_starts_headline_lesson():
     start = next(b for b in at.button if b.key == "home_start")
     start.click().run()
     no_exception(at)
-    lab = at.session_state["lab"]
-    assert lab.task_cfg.name == "recall" and lab.task_cfg.lag == 100
-    assert list(lab.trainers) == ["lstm", "rnn"]
+    view = at.session_state["lab"].view()
+    assert view.task_cfg.name == "recall" and view.task_cfg.lag == 100
+    assert view.names == ["lstm", "rnn"]
     assert at.session_state["playing"] is True
     assert at.title[0].value == "Train & compare"
 
@@ -29,11 +29,11 @@ def test_sidebar_has_seed_and_device():
     at.sidebar.number_input(key="sb_seed").set_value(3).run()
     start = next(b for b in at.button if b.key == "home_start")
     start.click().run()
-    assert at.session_state["lab"].train_cfg.seed == 3
+    assert at.session_state["lab"].view().train_cfg.seed == 3
 
 
 def test_home_shows_the_shipped_run_of_the_headline_lesson():
-    from lstm_core.lessons import ROOT
+    from datasets.lessons import ROOT
 
     at = open_page()
     fig = chart(at, "home_preview")

@@ -7,30 +7,34 @@ import math
 
 import torch
 from apptest_util import chart, no_exception, open_page
+from conftest import small_spec
 
-from lstm_core import ModelConfig, TaskConfig, TrainConfig
-from lstm_core.lab import Lab
+from lstm_core.pool.client import RemoteLab
 from lstm_core.tasks.base import Batch
 
 
-def test_a_diverging_run_stops_with_a_message_and_keeps_its_charts():
-    lab = Lab(TaskConfig(name="sine", seq_len=12), TrainConfig(seed=0, steps=100, batch=8, val_every=2),
-              {c: ModelConfig(cell=c, hidden=8) for c in ("lstm", "rnn")})
+def test_a_diverging_run_stops_with_a_message_and_keeps_its_charts(inline_pool):
+    pool, backend = inline_pool
+    lab = RemoteLab(small_spec(task={"name": "sine", "seq_len": 12}, train={"seed": 0, "steps": 100, "batch": 8}),
+                    pool=pool)
     lab.advance(4)
-    before = {n: [r.loss for r in tr.history] for n, tr in lab.trainers.items()}
-    weights = {k: v.clone() for k, v in lab.trainers["lstm"].model.state_dict().items()}
-    good = lab.task.sample
-    lab.task.sample = lambda n, gen, split: Batch(good(n, gen, split).x, torch.full((n, 12, 1), math.nan))
+    run = backend.core.runs[lab.key]
+    before = {n: [r.loss for r in tr.history] for n, tr in run.lab.trainers.items()}
+    weights = {k: v.clone() for k, v in run.lab.trainers["lstm"].model.state_dict().items()}
+    good = run.lab.task.sample  # from now on the data hold NaN targets: the next step's loss is NaN
+    run.lab.task.sample = lambda n, gen, split: Batch(good(n, gen, split).x, torch.full((n, 12, 1), math.nan))
     at = open_page("pages/train.py", {"lab": lab, "playing": True})
     no_exception(at)
-    at.run()  # the refresh after the one that started training: it waits for it and shows what happened
+    backend.train()  # the worker trains while the page waits for its next refresh
+    at.run()
     no_exception(at)
-    kept = at.session_state["lab"]
-    assert kept is lab and lab.error and "diverged at step 5" in lab.error
+    assert at.session_state["lab"] is lab
+    view = lab.view()
+    assert view.error and "diverged at step 5" in view.error and view.done
     assert any("diverged" in e.value for e in at.error)
-    assert at.session_state["playing"] is False or lab.done
-    assert {n: [r.loss for r in tr.history] for n, tr in lab.trainers.items()} == before
-    now = lab.trainers["lstm"].model.state_dict()
+    assert at.session_state["playing"] is False
+    assert {n: [r.loss for r in h] for n, h in view.histories.items()} == before
+    now = run.lab.trainers["lstm"].model.state_dict()
     assert all(torch.equal(now[k], v) for k, v in weights.items())
     loss = chart(at, "tr_loss_chart")
     assert sum(len(t.get("y", [])) for t in loss["data"] if t.get("name") == "LSTM") == 4

@@ -4,20 +4,15 @@ every character escaped (uploaded text is data, never markup)."""
 from __future__ import annotations
 
 from apptest_util import no_exception, open_page
-
-from lstm_core import ModelConfig, TaskConfig, TrainConfig
-from lstm_core.lab import Lab
+from conftest import remote_lab
 
 PAYLOAD = "<script>alert('x')</script> <b>bold</b> & more text.\n" * 30
 
 
-def text_lab(text: str | None = None) -> Lab:
-    task = TaskConfig(name="text", seq_len=30, corpus="file" if text else "reber",
-                      text_file="upload" if text else None)
-    lab = Lab(task, TrainConfig(seed=0, steps=50, batch=8), {c: ModelConfig(cell=c, hidden=8) for c in ("lstm", "rnn")},
-              text=text)
-    lab.advance(3)
-    return lab
+def text_lab(text: str | None = None):
+    task = {"name": "text", "seq_len": 30, "corpus": "file" if text else "reber",
+            "text_file": "upload" if text else None}
+    return remote_lab(task=task, train={"seed": 0, "steps": 50, "batch": 8}, steps=3, text=text)
 
 
 def test_not_a_text_run_offers_one():

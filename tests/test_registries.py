@@ -8,12 +8,13 @@ import json
 import pytest
 import torch
 from apptest_util import no_exception, open_page
-from conftest import small_lab
+from conftest import remote_lab, small_spec
 
 from datasets import corpora
 from lstm_core import tasks
 from lstm_core.__main__ import build_parser, main
 from lstm_core.config import LabSpec, ModelConfig, TaskConfig, TrainConfig
+from lstm_core.pool.client import RemoteLab
 from lstm_core.tasks.base import IGNORE, Batch, Task
 
 
@@ -72,8 +73,10 @@ def test_a_new_task_round_trips_through_a_link(echo):
     assert LabSpec.from_query(q) == spec
 
 
-def test_a_new_task_appears_in_the_settings_form_with_its_own_settings(echo):
-    at = open_page("pages/train.py", {"lab": small_lab()})
+def test_a_new_task_appears_in_the_settings_form_with_its_own_settings(echo, inline_pool):
+    # the worker must know the task too: the pool's one worker runs in this process, where `echo` is registered
+    pool, _ = inline_pool
+    at = open_page("pages/train.py", {"lab": RemoteLab(small_spec(), pool=pool)})
     assert echo.title in at.selectbox(key="tr_task").options  # shown by its title
     at.selectbox(key="tr_task").set_value("echo").run()
     no_exception(at)
@@ -93,6 +96,6 @@ def test_a_new_corpus_is_a_choice_everywhere(tiny_corpus, capsys):
     spec = LabSpec(TaskConfig(name="text", corpus="tiny", seq_len=10), (ModelConfig(cell="rnn", hidden=4),),
                    TrainConfig(steps=5))
     assert LabSpec.from_query(spec.to_query()) == spec
-    at = open_page("pages/train.py", {"lab": small_lab()})
+    at = open_page("pages/train.py", {"lab": remote_lab()})
     at.selectbox(key="tr_task").set_value("text").run()
     assert "a tiny test corpus" in at.selectbox(key="tr_corpus").options  # shown by its title

@@ -1,0 +1,162 @@
+"""lstm_core.pool: training and tracing in worker processes, the same tests on both backends (local processes,
+and Ray started here). Identical settings share one run; every session sees exactly the numbers of a solo run in
+this process; a late session watches the run at the pace it trained; a closed tab's run stops; a worker killed
+with kill -9 loses only the steps since its last checkpoint."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import small_lab, small_spec
+
+from lstm_core.errors import LimitError
+from lstm_core.pool import client as pool_client
+from lstm_core.pool import run as pool_run
+from lstm_core.pool.backends import LocalBackend, RayBackend
+from lstm_core.pool.client import Pool, RemoteLab
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = dict(task={"lag": 12}, train={"seed": 21, "steps": 400, "val_every": 10})  # a run only this file trains
+
+
+@pytest.fixture(scope="module", params=["local", "ray"])
+def pool(request):
+    backend = LocalBackend(2) if request.param == "local" else RayBackend(2)
+    p = Pool(backend, 2)
+    yield p
+    p.shutdown()
+    if request.param == "ray":
+        import ray
+
+        ray.shutdown()
+
+
+def records(view, name="lstm") -> list[tuple[float, float | None]]:
+    return [(r.loss, r.val_metric) for r in view.histories[name]]
+
+
+def wait_until(cond, seconds: float = 60.0):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if (v := cond()):
+            return v
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def test_sessions_with_the_same_settings_share_one_run_with_the_solo_numbers(pool):
+    a = RemoteLab(small_spec(**SPEC), pool=pool)
+    b = RemoteLab(small_spec(**SPEC), pool=pool)
+    assert a.key == b.key and a.session != b.session
+    assert len(pool.runs[a.key].sessions) == 2
+    a.advance(30)  # trains the shared run to step 30
+    b.advance(30)  # the same steps, already computed: rebuilt from a frame, not trained again for the curves
+    solo = small_lab(**SPEC, steps=30)
+    for lab in (a, b):
+        v = lab.view()
+        assert v.step == 30
+        assert records(v) == [(r.loss, r.val_metric) for r in solo.trainers["lstm"].history]
+        np.testing.assert_array_equal(lab.trace("lstm").h, solo.trace("lstm").h)
+        np.testing.assert_array_equal(lab.trace("rnn").grad_h, solo.trace("rnn").grad_h)
+    other = RemoteLab(small_spec(**{**SPEC, "train": {**SPEC["train"], "seed": 22}}), pool=pool)
+    assert other.key != a.key  # another seed is another run
+
+
+def test_a_late_session_watches_the_run_at_the_pace_it_trained(pool):
+    a = RemoteLab(small_spec(**SPEC), pool=pool)
+    a.refresh(True)
+    wait_until(lambda: a.refresh(True).step >= 150)
+    late = RemoteLab(small_spec(**SPEC), pool=pool)
+    assert late.cursor == 0
+    v = late.refresh(True)  # right after opening: about no time has passed, so about no steps either
+    assert v.step < 150
+    seen = [v.step]
+    for _ in range(4):
+        time.sleep(0.6)
+        seen.append(late.refresh(True).step)
+    assert seen == sorted(seen) and seen[-1] > seen[0]
+    solo = small_lab(**SPEC, steps=seen[-1])
+    assert records(late.view()) == [(r.loss, r.val_metric) for r in solo.trainers["lstm"].history]
+
+
+def test_training_stops_soon_after_the_last_playing_refresh(pool, monkeypatch):
+    spec = small_spec(**{**SPEC, "train": {**SPEC["train"], "seed": 23, "steps": 20_000}})
+    lab = RemoteLab(spec, pool=pool)
+    lab.refresh(True)
+    wait_until(lambda: lab.refresh(True).step > 20)
+    # the tab closes: no more refreshes; within the lease (3 s) the run stops
+    time.sleep(pool_run.LEASE + 1.5)
+    h1 = lab.refresh(False).step
+    time.sleep(1.5)
+    assert lab.refresh(False).step == h1 and h1 < 20_000
+
+
+def test_a_setting_over_the_limit_is_refused_by_the_worker(pool):
+    big = small_spec(task={"lag": 1000}, model={"hidden": 256}, train={"batch": 256})
+    with pytest.raises(LimitError, match="billion operations"):
+        RemoteLab(big, pool=pool)
+    assert not [k for k, e in pool.runs.items() if e.spec == big]  # nothing kept for it
+
+
+def test_a_killed_worker_loses_only_the_steps_since_its_checkpoint(pool, monkeypatch):
+    monkeypatch.setattr(pool_client, "JANITOR_EVERY", 0.5)
+    spec = small_spec(**{**SPEC, "train": {**SPEC["train"], "seed": 24, "steps": 300}})
+    lab = RemoteLab(spec, pool=pool)
+    wait_until(lambda: lab.refresh(True).step >= 80)
+    entry = pool.runs[lab.key]
+    wait_until(lambda: (pool.tidy(), entry.checkpoint)[1])  # the worker has sent a checkpoint
+    pid = pool.backend.pid(entry.worker)
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: entry.worker not in pool.backend.workers(), 30)
+    v = wait_until(lambda: lab.refresh(True), 60)  # rebuilt on a live worker from its checkpoint
+    assert "resumed from its last checkpoint" in (lab.notice() or "")
+    assert v.step >= 0 and entry.worker in pool.backend.workers()
+    done = wait_until(lambda: (v := lab.refresh(True)).done and v, 120)
+    solo = small_lab(**{**SPEC, "train": {**SPEC["train"], "seed": 24, "steps": 300}}, steps=300)
+    assert records(done) == [(r.loss, r.val_metric) for r in solo.trainers["lstm"].history]
+    pool.tidy()
+    assert len(pool.backend.workers()) == 2  # the dead worker was replaced
+
+
+def test_a_closed_tabs_session_is_released_and_its_idle_run_evicted(pool, monkeypatch):
+    monkeypatch.setattr(pool_client, "SESSION_TTL", 0.5)
+    monkeypatch.setattr(pool_client, "RUN_TTL", 0.5)
+    spec = small_spec(**{**SPEC, "train": {**SPEC["train"], "seed": 25}})
+    lab = RemoteLab(spec, pool=pool)
+    lab.advance(7)
+    wait_until(lambda: (pool.tidy(), pool.runs[lab.key].checkpoint)[1])
+    time.sleep(0.7)
+    pool.tidy()  # the session is released
+    assert lab.session not in pool.sessions
+    time.sleep(0.7)
+    pool.tidy()  # and its run leaves its worker's memory
+    assert not pool.runs[lab.key].loaded
+    v = lab.refresh(False)  # the learner comes back: the run is rebuilt from its checkpoint, at the same step
+    assert v.step == 7 and pool.runs[lab.key].loaded
+
+
+def test_the_page_process_never_imports_torch():
+    """What a page imports to use the pool, and a whole session of work through it, leave torch out of the
+    process (the workers load it in theirs)."""
+    probe = """
+import sys
+sys.path.insert(0, "tests")
+from conftest import small_spec
+from lstm_core.pool.client import RemoteLab
+import lstm_core.figures, lstm_core.trace_file, lstm_core.render, lstm_core.limits, lstm_core.lessons
+lab = RemoteLab(small_spec(task={"lag": 5}, train={"seed": 26, "steps": 20}))
+lab.advance(3)
+lab.trace("lstm"); lab.grad_matrix("rnn"); lab.explain_step("lstm", 1, 0); lab.run_archive("rnn")
+print("torch" in sys.modules, lab.view().step)
+"""
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "LAB_WORKERS": "1"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["False", "3"]
