@@ -5,8 +5,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 ADDRESS ?= 127.0.0.1
+RAY_ADDRESS ?=
 
-.PHONY: run test test-fast bench pretrained sweep lint screenshots chromium clean
+.PHONY: run test test-fast bench pretrained sweep sweep-ray lint screenshots chromium clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,7 +15,11 @@ $(VENV)/.runtime: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+$(VENV)/.ray: requirements-ray.txt $(VENV)/.runtime
+	$(PY) -m pip install --quiet -r requirements-ray.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt requirements-ray.txt $(VENV)/.runtime
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -26,8 +31,11 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "the browser tests need /usr/bin/chromium: run 'sudo apt-get install chromium'"; exit 1; fi
 
-run: $(VENV)/.runtime
-	OMP_NUM_THREADS=1 $(PY) -m streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT)
+# The app and its worker pool (LAB_WORKERS processes, default one per core). With RAY_ADDRESS=<cluster> the workers
+# run as actors on that Ray cluster instead (installs requirements-ray.txt first).
+run: $(VENV)/.runtime $(if $(RAY_ADDRESS),$(VENV)/.ray)
+	OMP_NUM_THREADS=1 RAY_ADDRESS=$(RAY_ADDRESS) $(PY) -m streamlit run app.py --server.address $(ADDRESS) \
+	  --server.port $(PORT)
 
 test: $(VENV)/.dev chromium
 	$(PY) -m ruff check .
@@ -49,6 +57,12 @@ pretrained: $(VENV)/.runtime
 sweep: $(VENV)/.runtime
 	OMP_NUM_THREADS=1 $(PY) -m lstm_core sweep --task recall --models lstm,rnn,gru --lags 10,20,50,100,200 --steps 20000 \
 	  --seeds 0,1,2,3,4 --max-seconds 30 --clock cpu --target 0.99 --jobs 2 --out bench/results/sweep.csv
+
+# The same sweep spread over a Ray cluster (RAY_ADDRESS=<cluster>, else a Ray started on this machine).
+sweep-ray: $(VENV)/.ray
+	OMP_NUM_THREADS=1 RAY_ADDRESS=$(RAY_ADDRESS) $(PY) -m lstm_core sweep --engine ray --task recall \
+	  --models lstm,rnn,gru --lags 10,20,50,100,200 --steps 20000 --seeds 0,1,2,3,4 --max-seconds 30 --clock cpu \
+	  --target 0.99 --out bench/results/sweep.csv
 
 screenshots: $(VENV)/.dev chromium
 	$(PY) -m tests.screenshots screenshots

@@ -20,7 +20,7 @@ from .cells import CELLS
 from .config import ModelConfig, RunConfig, TaskConfig, TrainConfig, bound
 from .errors import ConfigError, DataError, DivergedError, RunError
 from .runs import load_run
-from .sweep import sweep_one, sweep_table, train_run
+from .sweep import sweep_on_ray, sweep_one, sweep_table, train_run
 from .tasks import TASKS
 from .trace_file import trace_arrays, trace_csv_text
 
@@ -115,7 +115,11 @@ def cmd_sweep(a: argparse.Namespace) -> int:
         setattr(a, "TrainConfig.target", 0.99)
     jobs = [(run_config(a, cell=m, lag=lag, seed=s), lag, s) for lag in lags for m in models for s in seeds]
     rows = []
-    if a.jobs > 1:
+    if a.engine == "ray":
+        for row in sweep_on_ray(jobs):
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    elif a.jobs > 1:
         import multiprocessing as mp
 
         with ProcessPoolExecutor(a.jobs, mp_context=mp.get_context("spawn")) as ex:
@@ -166,7 +170,10 @@ def build_parser() -> Parser:
     s.add_argument("--models", default="lstm,rnn")
     s.add_argument("--lags", default="10,20,50,100")
     s.add_argument("--seeds", default="0,1,2,3,4")
-    s.add_argument("--jobs", type=int, default=1, help="runs in parallel, one thread each")
+    s.add_argument("--jobs", type=int, default=1, help="runs in parallel on this machine, one thread each")
+    s.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="ray: spread the runs over a Ray cluster (RAY_ADDRESS, else a Ray started here); "
+                   "needs requirements-ray.txt")
     s.add_argument("--out", required=True, help="CSV file to write")
     return p
 

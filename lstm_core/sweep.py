@@ -43,6 +43,27 @@ def sweep_one(args: tuple) -> dict:
     return {"task": run.task.name, "model": run.model.cell, "lag": lag, "seed": seed, **s}
 
 
+def sweep_on_ray(jobs: list[tuple]):
+    """Yield the rows of `jobs` run as Ray tasks (one CPU each) on RAY_ADDRESS's cluster, or on a Ray started here,
+    in the order they finish."""
+    import os
+    from pathlib import Path
+
+    import ray
+
+    address = os.environ.get("RAY_ADDRESS") or None
+    root = str(Path(__file__).resolve().parents[1])
+    env = {"working_dir": root, "excludes": [".venv", ".git", "bench/results", "test-artifacts"]} if address \
+        else {"env_vars": {"PYTHONPATH": root, "OMP_NUM_THREADS": "1"}}
+    ray.init(address=address, runtime_env=env, ignore_reinit_error=True, include_dashboard=False,
+             log_to_driver=False, logging_level="ERROR")
+    remote = ray.remote(num_cpus=1)(sweep_one)
+    pending = [remote.remote(job) for job in jobs]
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        yield ray.get(done[0])
+
+
 def sweep_table(rows: list[dict], models: list[str], lags: list[int]) -> str:
     """Markdown: per lag and model, success rate (reached the target) and median seconds of the solved runs."""
     lines = ["| lag | " + " | ".join(models) + " |", "|---" * (len(models) + 1) + "|"]

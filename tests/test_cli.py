@@ -69,6 +69,8 @@ def cli(tmp_path_factory):
         ],
         "sweep": [["sweep", "--task", "recall", "--models", "lstm,rnn", "--lags", "3,4", "--seeds", "0", *TINY,
                    "--jobs", "2", "--out", tmp / "sweep.csv"]],  # worker processes, as `make sweep` runs it
+        "sweep-ray": [["sweep", "--task", "recall", "--models", "lstm,rnn", "--lags", "3,4", "--seeds", "0", *TINY,
+                       "--engine", "ray", "--out", tmp / "sweep-ray.csv"]],  # Ray tasks, on a Ray started here
     }
     errors = _error_cases(tmp)
     jobs |= {name: [args] for name, (args, _) in errors.items()}
@@ -185,6 +187,17 @@ def test_sweep_writes_csv_and_prints_a_table(cli):
     assert any(line.startswith("| 3 | ") and "/1" in line for line in out)
     assert any(line.startswith("| 4 | ") for line in out)
     assert sum(line.startswith("{") for line in out) == 4  # one JSON line per run
+
+
+def test_a_sweep_on_ray_gives_the_same_rows(cli):
+    tmp, results, _ = cli
+    _ok(results["sweep-ray"][0])
+
+    def table(name):
+        with open(tmp / name, newline="") as f:
+            return sorted((r["model"], r["lag"], r["loss"], r["accuracy"], r["steps"]) for r in csv.DictReader(f))
+
+    assert table("sweep-ray.csv") == table("sweep.csv")  # the same runs, the same numbers, wherever they ran
 
 
 @pytest.mark.slow
