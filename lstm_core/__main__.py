@@ -102,6 +102,58 @@ def cmd_trace(a: argparse.Namespace) -> int:
     return 0
 
 
+def parse_clamps(a: argparse.Namespace, memory_order=None) -> tuple:
+    """--clamp Q=V (one or more), --units all | 3,7 | top:K | bottom:K, --steps A:B -> Clamp objects."""
+    from .views import Clamp
+
+    units = None
+    if a.units != "all":
+        if a.units.startswith(("top:", "bottom:")):
+            kind, _, k = a.units.partition(":")
+            if not k.isdigit() or memory_order is None:
+                raise UsageError(f"--units {a.units}: give top:K or bottom:K with K a whole number, on a recall run.")
+            units = tuple(memory_order[: int(k)] if kind == "top" else memory_order[-int(k):])
+        else:
+            units = tuple(_int_list("--units", a.units))
+    start, _, stop = a.steps.partition(":")
+    try:
+        span = (int(start), int(stop) if stop else int(start) + 1)
+    except ValueError:
+        raise UsageError(f"--steps must be A:B (timesteps A to B - 1), got {a.steps!r}.") from None
+    out = []
+    for spec in a.clamp:
+        q, eq, v = spec.partition("=")
+        try:
+            out.append(Clamp(q.strip(), float(v), units, *span, layer=a.layer - 1))
+        except ValueError:
+            raise UsageError(f"--clamp must be QUANTITY=VALUE, like f=0, got {spec!r}.") from None
+        if not eq:
+            raise UsageError(f"--clamp must be QUANTITY=VALUE, like f=0, got {spec!r}.")
+    return tuple(out)
+
+
+def cmd_intervene(a: argparse.Namespace) -> int:
+    from .lab import Lab
+    from .surgery import intervene
+
+    run, task, model, _ = load_run(a.run)
+    lab = Lab(run.task, run.train, {run.model.cell: run.model}, check_limits=False)
+    order = None
+    if a.units.startswith(("top:", "bottom:")) and getattr(task, "cue_step", None) is not None:
+        from .probe import memory_units
+
+        order = memory_units(model, task, run.train.seed).order
+    r = intervene(model, task, task.display(run.train.seed), lab.trainers[run.model.cell]._val,
+                  parse_clamps(a, order))
+    metric = TASKS[run.task.name].metric
+    print(json.dumps({"clamps": [c.describe() for c in r.clamps], "held_out": r.held_out,
+                      f"{metric}_before": r.metric_before, f"{metric}_after": r.metric_after,
+                      "loss_before": r.loss_before, "loss_after": r.loss_after,
+                      "prediction_before": r.before.predictions[-1], "prediction_after": r.after.predictions[-1],
+                      "target": r.before.targets[-1]}))
+    return 0
+
+
 def cmd_sweep(a: argparse.Namespace) -> int:
     models = [m.strip() for m in a.models.split(",") if m.strip()]
     for m in models:
@@ -165,6 +217,12 @@ def build_parser() -> Parser:
     r.add_argument("--out", required=True, help="the .npz file to write")
     r.add_argument("--csv", default=None, help="also write the trace in long form as CSV")
     r.add_argument("--seed", type=int, default=None, help="display sequence of this seed (default: the run's)")
+    v = sub.add_parser("intervene", help="gate surgery: hold gates or states of a trained run's model, compare")
+    v.add_argument("run", help="a run folder written by 'train --out'")
+    v.add_argument("--clamp", action="append", required=True, help="QUANTITY=VALUE, e.g. f=0 (repeat for more)")
+    v.add_argument("--units", default="all", help="all, a list like 3,7, or top:K / bottom:K memory units (recall)")
+    v.add_argument("--steps", default="0:1000000", help="timesteps A:B held (A to B - 1); A alone means one step")
+    v.add_argument("--layer", type=int, default=1, help="the layer to operate on (1 or 2)")
     s = sub.add_parser("sweep", help="success rate and time to solve over models x lags x seeds")
     _add_config_args(s, CONFIGS, skip=frozenset({(ModelConfig, "cell")}))
     s.add_argument("--models", default="lstm,rnn")
@@ -185,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"--seed must be 0 or more, got {a.seed}.")
         if a.cmd == "sweep" and a.jobs < 1:
             raise UsageError(f"--jobs must be 1 or more, got {a.jobs}.")
-        return {"train": cmd_train, "trace": cmd_trace, "sweep": cmd_sweep}[a.cmd](a)
+        return {"train": cmd_train, "trace": cmd_trace, "sweep": cmd_sweep, "intervene": cmd_intervene}[a.cmd](a)
     except (UsageError, ConfigError, DataError, RunError, DivergedError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

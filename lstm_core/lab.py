@@ -234,6 +234,36 @@ class Lab:
         caps = [c for c in self._grads[name] if c[0] <= at] or self._grads[name][:1]
         return GradMatrix(tuple(s for s, _ in caps), np.stack([g for _, g in caps]))
 
+    def intervene(self, name: str, clamps: tuple, step: int | None = None):
+        """Gate surgery on model `name`: the display sequence and the held-out set with `clamps` held, next to
+        the same without (lstm_core/surgery.py)."""
+        from .surgery import intervene
+
+        model, _ = self._model_at(name, step)
+        return intervene(model, self.task, self._display, self.trainers[name]._val, clamps)
+
+    def memory_units(self, name: str, step: int | None = None):
+        """Units of model `name` ranked by how well their state during the delay guesses the cue (recall)."""
+        from .probe import memory_units
+
+        model, at = self._model_at(name, step)
+        key = (name, at, "memory")
+        if key not in self._traces:
+            self._traces[key] = memory_units(model, self.task, self.train_cfg.seed)
+        return self._traces[key]
+
+    def text_units(self, name: str, step: int | None = None):
+        """Units of model `name` that track a property of held-out text (the text task)."""
+        from .probe import text_units
+
+        if not hasattr(self.task, "passage"):
+            raise ValueError(f"the {self.task.name} task has no text.")
+        model, at = self._model_at(name, step)
+        key = (name, at, "text")
+        if key not in self._traces:
+            self._traces[key] = text_units(model, self.task)
+        return self._traces[key]
+
     def run_archive(self, name: str, step: int | None = None) -> bytes:
         """Model `name` as a run .zip: config.json, metrics.jsonl and model.pt, as `train --out` writes them
         (plus corpus.txt for a text run on an uploaded corpus)."""

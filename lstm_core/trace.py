@@ -10,23 +10,27 @@ fused kernel within 1e-5 and the gradients to autograd on PyTorch's own cells. E
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 
 from .cells.numeric import norms, np32
 from .models import SeqModel
 from .tasks.base import Batch, Task
-from .views import LayerTrace, Trace
+from .views import Clamp, LayerTrace, Trace
 
 
-def trace(model: SeqModel, task: Task, batch: Batch, grads: bool = True) -> Trace:
+def trace(model: SeqModel, task: Task, batch: Batch, grads: bool = True, clamps: Sequence[Clamp] = ()) -> Trace:
     """Recompute one sequence (`batch` holds exactly one) through every layer; optionally ‖dL/dh_t‖ and ‖dL/dc_t‖.
 
     Each layer's input projection X W_ih^T + b_ih is computed in torch for all steps at once, then the cell's
     `forward` walks the recurrence in numpy. With grads, the readout and the task's loss stay in torch (autograd
     gives dL/dh_t along the direct readout path), and each cell's `backward` carries it back through time and
-    down through the layers.
+    down through the layers. `clamps` (gate surgery, lstm_core/surgery.py) hold gates or states while the model
+    reads; a clamped trace has no gradients.
     """
+    grads = grads and not clamps
     cell, impl = model.cfg.cell, model.cell
     dev = next(model.parameters()).device
     x, y = batch.x[:1].to(dev), batch.y[:1].to(dev)
@@ -37,7 +41,7 @@ def trace(model: SeqModel, task: Task, batch: Batch, grads: bool = True) -> Trac
         w = model.recurrent_weights(k)
         with torch.no_grad():
             xw = np32(X @ w["W_ih"].T + w["b_ih"])  # (T, G*H)
-        fw = impl.forward(xw, w["W_hh"], w["b_hh"])
+        fw = impl.forward(xw, w["W_hh"], w["b_hh"], [c for c in clamps if c.layer == k])
         forwards.append(fw)
         weights.append(w)
         X = torch.from_numpy(fw.h).to(dev)  # (T, H) input of the next layer

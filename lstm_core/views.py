@@ -77,6 +77,60 @@ class Trace:
 
 
 @dataclass(frozen=True)
+class Clamp:
+    """Gate surgery: hold one gate or state of some units at a value over a span of timesteps, while the model
+    reads a sequence (lstm_core/surgery.py). A cell-state clamp at 0 wipes the units' memory."""
+
+    quantity: str  # a gate or state of the cell: LSTM i, f, g, o, c; GRU r, z, n, h; RNN h
+    value: float
+    units: tuple[int, ...] | None = None  # None: every unit
+    start: int = 0  # first timestep held
+    stop: int = 10**9  # first timestep after the span
+    layer: int = 0
+
+    def describe(self) -> str:
+        who = "every unit" if self.units is None else ("unit " if len(self.units) == 1 else "units ") + ", ".join(
+            str(u) for u in self.units)
+        span = f"t = {self.start}" if self.stop == self.start + 1 else f"t = {self.start} to {self.stop - 1}"
+        return f"{self.quantity} = {self.value:g} for {who} at {span}"
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """A model read twice, as trained and with clamps: its display trace and held-out score each time."""
+
+    clamps: tuple[Clamp, ...]
+    before: Trace  # the display sequence as trained (equal to the run's trace, forward only)
+    after: Trace  # the same sequence with the clamps held
+    loss_before: float  # the task's loss on the held-out set
+    loss_after: float
+    metric_before: float  # the task's metric on the held-out set (accuracy, mse or bits per character)
+    metric_after: float
+    held_out: int  # sequences in the held-out set
+
+
+@dataclass(frozen=True)
+class MemoryUnits:
+    """Where a recall model keeps the cue: each unit's state during the delay, read as a guess of the cue."""
+
+    quantity: str  # the state read: c for the LSTM, h otherwise
+    order: tuple[int, ...]  # units, best first
+    accuracy: np.ndarray  # (H,) held-out accuracy of guessing the cue from that unit's mean state over the delay
+    chance: float  # 1 / symbols
+    sequences: int  # held-out sequences the guesses were scored on
+
+
+@dataclass(frozen=True)
+class TextUnits:
+    """Units that track a property of the text: per property, the best unit and its correlation over held-out text."""
+
+    quantity: str  # the state read: c for the LSTM, h otherwise
+    best: dict[str, tuple[int, float]]  # property -> (unit, Pearson r)
+    correlations: dict[str, np.ndarray]  # property -> (H,) r of every unit
+    characters: int  # held-out characters the correlations were measured on
+
+
+@dataclass(frozen=True)
 class TaskInfo:
     """What the pages need to know about a run's task, as plain values."""
 

@@ -270,3 +270,24 @@ def test_main_in_process_trace_of_bad_folder(tmp_path, capsys):
     assert "model.pt" in capsys.readouterr().err
     with pytest.raises(RunError):
         load_run(tmp_path)
+
+
+def test_intervene_on_the_shipped_lesson_prints_what_the_lab_measures(capsys):
+    from lstm_core.__main__ import main
+    from lstm_core.lessons import open_lesson, read_lesson
+    from lstm_core.views import Clamp
+
+    folder = str(ROOT / "datasets" / "pretrained" / "recall-100" / "lstm")
+    assert main(["intervene", folder, "--clamp", "f=0", "--units", "all", "--steps", "50:51"]) == 0
+    got = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    want = open_lesson(read_lesson("recall-100")).intervene("lstm", (Clamp("f", 0.0, None, 50, 51),))
+    assert got["clamps"] == ["f = 0 for every unit at t = 50"] and got["held_out"] == 256
+    assert (got["accuracy_before"], got["accuracy_after"]) == (want.metric_before, want.metric_after)
+    assert got["prediction_after"] == want.after.predictions[-1] and got["target"] == want.before.targets[-1]
+    assert main(["intervene", folder, "--clamp", "c=0", "--units", "top:4", "--steps", "1:100"]) == 0
+    assert "units" in json.loads(capsys.readouterr().out.strip().splitlines()[-1])["clamps"][0]
+    for bad, word in ((["--clamp", "f"], "QUANTITY=VALUE"), (["--clamp", "f=0", "--steps", "x:y"], "--steps"),
+                      (["--clamp", "q=0"], "can be clamped at")):
+        assert main(["intervene", folder, *bad]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and word in err[0]

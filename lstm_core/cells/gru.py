@@ -5,11 +5,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from torch import nn
 
-from .numeric import F32, ONE, Forward, blocks, np32, sigmoid, times_sigmoid_slope, times_tanh_slope
+from ..views import Clamp
+from .numeric import F32, ONE, Forward, blocks, clamp, np32, sigmoid, times_sigmoid_slope, times_tanh_slope
 
 PRE = ("r", "z", "n")
 
@@ -18,30 +21,33 @@ def layer(input_size: int, hidden: int) -> nn.Module:
     return nn.GRU(input_size, hidden, batch_first=True)
 
 
-def forward(xw: np.ndarray, W_hh: torch.Tensor, b_hh: torch.Tensor) -> Forward:
-    """One layer from a zero state, given xw = X W_ih^T + b_ih (T, 3H). b_hn sits inside r * (U_n h + b_hn), so
-    b_hh stays with the recurrent part."""
-    T, GH = xw.shape
-    H = GH // 3
-    pre, act, hw = (np.zeros((T, GH), F32) for _ in range(3))
-    hs = np.empty((T, H), F32)
+def forward(xw: np.ndarray, W_hh: torch.Tensor, b_hh: torch.Tensor, clamps: Sequence[Clamp] = ()) -> Forward:
+    """One layer from a zero state, given xw = X W_ih^T + b_ih, (T, 3H) or (T, B, 3H). b_hn sits inside
+    r * (U_n h + b_hn), so b_hh stays with the recurrent part. `clamps` hold r, z, n or h of chosen units."""
+    T, GH = xw.shape[0], xw.shape[-1]
+    H, batch = GH // 3, xw.shape[1:-1]
+    pre, act, hw = (np.zeros(xw.shape, F32) for _ in range(3))
+    hs = np.empty((T, *batch, H), F32)
     WT, bh = np.ascontiguousarray(np32(W_hh).T), np32(b_hh)
-    tmp = np.empty(H, F32)
-    h = np.zeros(H, F32)
+    tmp = np.empty((*batch, H), F32)
+    h = np.zeros((*batch, H), F32)
     for t in range(T):
         np.dot(h, WT, out=hw[t])
         hw[t] += bh
         a, s = pre[t], act[t]
-        np.add(xw[t, :2 * H], hw[t, :2 * H], out=a[:2 * H])  # a_r, a_z
-        sigmoid(a[:2 * H], s[:2 * H])
-        r, z, n = s[:H], s[H:2 * H], s[2 * H:]
-        np.multiply(r, hw[t, 2 * H:], out=tmp)  # a_n = x_n + r * h_n
-        np.add(xw[t, 2 * H:], tmp, out=a[2 * H:])
-        np.tanh(a[2 * H:], out=n)
+        np.add(xw[t, ..., :2 * H], hw[t, ..., :2 * H], out=a[..., :2 * H])  # a_r, a_z
+        sigmoid(a[..., :2 * H], s[..., :2 * H])
+        r, z, n = s[..., :H], s[..., H:2 * H], s[..., 2 * H:]
+        clamp(clamps, t, {"r": r, "z": z})
+        np.multiply(r, hw[t, ..., 2 * H:], out=tmp)  # a_n = x_n + r * h_n
+        np.add(xw[t, ..., 2 * H:], tmp, out=a[..., 2 * H:])
+        np.tanh(a[..., 2 * H:], out=n)
+        clamp(clamps, t, {"n": n})
         np.subtract(ONE, z, out=tmp)  # h = (1 - z) * n + z * h
         tmp *= n
         np.multiply(z, h, out=hs[t])
         hs[t] += tmp
+        clamp(clamps, t, {"h": hs[t]})
         h = hs[t]
     return Forward(h=hs, pre=pre, act=act, hw=hw)
 

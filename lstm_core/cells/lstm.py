@@ -9,11 +9,14 @@ Gate order is PyTorch's, i, f, g, o, in every weight matrix and pre-activation:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from torch import nn
 
-from .numeric import F32, Forward, blocks, np32, sigmoid, times_sigmoid_slope, times_tanh_slope
+from ..views import Clamp
+from .numeric import F32, Forward, blocks, clamp, np32, sigmoid, times_sigmoid_slope, times_tanh_slope
 
 PRE = ("i", "f", "g", "o")  # pre-activations, in the order of the stacked weight blocks
 
@@ -40,26 +43,30 @@ def init_gates(layer: nn.Module, gate_init: str, forget_bias: float, gen: torch.
         layer.bias_hh_l0[hid : 2 * hid] = 0.0
 
 
-def forward(xw: np.ndarray, W_hh: torch.Tensor, b_hh: torch.Tensor) -> Forward:
-    """One layer from a zero state, given xw = X W_ih^T + b_ih (T, 4H), step by step as the equations say."""
-    T, GH = xw.shape
-    H = GH // 4
-    pre, act, hw = (np.zeros((T, GH), F32) for _ in range(3))
-    hs, cs, tc = (np.empty((T, H), F32) for _ in range(3))
+def forward(xw: np.ndarray, W_hh: torch.Tensor, b_hh: torch.Tensor, clamps: Sequence[Clamp] = ()) -> Forward:
+    """One layer from a zero state, given xw = X W_ih^T + b_ih, (T, 4H) for one sequence or (T, B, 4H) for a
+    batch, step by step as the equations say. `clamps` hold gates (i, f, g, o) or the cell state c of chosen units
+    at a value over a span of steps (gate surgery; lstm_core/surgery.py)."""
+    T, GH = xw.shape[0], xw.shape[-1]
+    H, batch = GH // 4, xw.shape[1:-1]
+    pre, act, hw = (np.zeros(xw.shape, F32) for _ in range(3))
+    hs, cs, tc = (np.empty((T, *batch, H), F32) for _ in range(3))
     WT, bh = np.ascontiguousarray(np32(W_hh).T), np32(b_hh)  # (H, 4H)
-    tmp = np.empty(H, F32)
-    h = c = np.zeros(H, F32)
+    tmp = np.empty((*batch, H), F32)
+    h = c = np.zeros((*batch, H), F32)
     for t in range(T):
         np.dot(h, WT, out=hw[t])
         hw[t] += bh
         a, s = pre[t], act[t]
         np.add(xw[t], hw[t], out=a)
         sigmoid(a, s)  # i, f, o (g is overwritten next)
-        i, f, g, o = s[:H], s[H:2 * H], s[2 * H:3 * H], s[3 * H:]
-        np.tanh(a[2 * H:3 * H], out=g)
+        i, f, g, o = s[..., :H], s[..., H:2 * H], s[..., 2 * H:3 * H], s[..., 3 * H:]
+        np.tanh(a[..., 2 * H:3 * H], out=g)
+        clamp(clamps, t, {"i": i, "f": f, "g": g, "o": o})
         np.multiply(f, c, out=cs[t])  # c = f * c + i * g
         np.multiply(i, g, out=tmp)
         cs[t] += tmp
+        clamp(clamps, t, {"c": cs[t]})
         c = cs[t]
         np.tanh(c, out=tc[t])  # h = o * tanh(c)
         np.multiply(o, tc[t], out=hs[t])

@@ -46,6 +46,18 @@ def times_tanh_slope(d: np.ndarray, y: np.ndarray, tmp: np.ndarray) -> None:
     d *= tmp
 
 
+def clamp(clamps, t: int, arrays: dict[str, np.ndarray]) -> None:
+    """Hold, at step t, the named quantities (views into this step's gate or state values, (..., H)) of the
+    clamped units at their clamp's value: gate surgery."""
+    for c in clamps:
+        if c.quantity in arrays and c.start <= t < c.stop:
+            a = arrays[c.quantity]
+            if c.units is None:
+                a[...] = c.value
+            else:
+                a[..., list(c.units)] = c.value
+
+
 @dataclass
 class Forward:
     """One layer's recomputation over T steps, float32, as `backward` needs it."""

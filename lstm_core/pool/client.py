@@ -439,3 +439,12 @@ class RemoteLab:
 
     def run_archive(self, name: str) -> bytes:
         return self._ask("run_archive", name)
+
+    def intervene(self, name: str, clamps: tuple, step: int | None = None):
+        return self._ask("intervene", name, tuple(clamps), step=step)
+
+    def memory_units(self, name: str, step: int | None = None):
+        return self._ask("memory_units", name, step=step)
+
+    def text_units(self, name: str):
+        return self._ask("text_units", name)

@@ -26,6 +26,7 @@ class Recall(Task):
         self.baseline = 1.0 / self.k
         self.baseline_label = f"chance = 1/{self.k}"
         self.horizon = self.lag
+        self.cue_step = 0  # where the symbol to remember is (lstm_core/probe.py reads the delay after it)
 
     @staticmethod
     def sizes(cfg: TaskConfig, text: str | None = None) -> tuple[int, int, int]:
