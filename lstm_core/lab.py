@@ -22,7 +22,7 @@ from .tasks import make_task
 from .tasks.base import Task
 from .trace import explain_step, spectral_radius, trace
 from .train import Trainer
-from .views import GradMatrix, LabView, StepRecord, TaskInfo, Trace
+from .views import GradMatrix, LabView, Saturation, StepRecord, TaskInfo, Trace
 
 CAPTURE_EVERY = 25  # steps between captures of the display sequence's gradient profile
 
@@ -40,6 +40,7 @@ class Lab:
     error: str | None = field(init=False, default=None)  # set when a run diverged; the last good state stays
     snapshots: dict[str, dict[int, dict]] = field(init=False, default_factory=dict)  # step -> weights
     frames: dict[int, dict] = field(init=False, default_factory=dict)  # step -> checkpoint() (lstm_core.pool)
+    live_snapshots: set[int] = field(init=False, default_factory=set)  # frames kept to scrub through (pool.run)
     _grads: dict[str, list[tuple[int, np.ndarray]]] = field(init=False)  # per model: (step, ‖dL/dh_t‖)
     _traces: dict = field(init=False, default_factory=dict)
 
@@ -92,7 +93,9 @@ class Lab:
         return LabView(task_cfg=self.task_cfg, train_cfg=self.train_cfg, model_cfgs=dict(self.model_cfgs),
                        task=self.task_info(), step=at, done=done, error=error,
                        histories={n: tuple(h[since.get(n, 0):]) for n, h in hist.items()},
-                       snapshot_steps={n: tuple(sorted(s)) for n, s in self.snapshots.items()},
+                       snapshot_steps={n: tuple(sorted(set(self.snapshots.get(n, {})) |
+                                                       {s for s in self.live_snapshots if s <= at}))
+                                       for n in self.trainers if self.snapshots.get(n) or self.live_snapshots},
                        capture_every=self.capture_every)
 
     def run_config(self, name: str) -> RunConfig:
@@ -133,7 +136,7 @@ class Lab:
         twin = object.__new__(Lab)
         twin.__dict__.update(self.__dict__)
         twin.trainers = {n: Trainer(tr.run, task=self.task) for n, tr in self.trainers.items()}
-        twin.snapshots, twin.frames, twin._traces = {}, {}, {}
+        twin.snapshots, twin.frames, twin.live_snapshots, twin._traces = {}, {}, set(), {}
         twin.restore(ckpt, {n: list(tr.history) for n, tr in self.trainers.items()})
         return twin
 
@@ -224,6 +227,28 @@ class Lab:
 
     def spectral_radius(self, name: str, step: int | None = None) -> float:
         return spectral_radius(self._model_at(name, step)[0])
+
+    def saturation(self, name: str, step: int | None = None) -> Saturation:
+        """How saturated model `name`'s gates are on the display sequence, over training: at each snapshot up to
+        `step`, the share of gate values below 0.1 and above 0.9 per gate; and, at `step`, each unit's share of
+        timesteps below 0.1 and above 0.9 (Karpathy, Johnson and Fei-Fei's left- and right-saturated units)."""
+        from .cells import CELLS, QUANTITIES
+
+        gates = tuple(q for q in CELLS[self.model_cfgs[name].cell].gates if QUANTITIES[q].range == "gate")
+        at = self.trainers[name].step if step is None else step
+        snaps = sorted(set(self.snapshots.get(name, {})) | self.live_snapshots | {at})
+        steps = [s for s in snaps if s <= at]
+        low, high = np.zeros((len(steps), len(gates))), np.zeros((len(steps), len(gates)))
+        for k, s in enumerate(steps):
+            tr = self.trace(name, s)
+            for j, q in enumerate(gates):
+                g = tr.quantity(q)
+                low[k, j], high[k, j] = (g < 0.1).mean(), (g > 0.9).mean()
+        now = self.trace(name, at)
+        unit_low = np.stack([(now.quantity(q) < 0.1).mean(0) for q in gates], 1) if gates else np.zeros((0, 0))
+        unit_high = np.stack([(now.quantity(q) > 0.9).mean(0) for q in gates], 1) if gates else np.zeros((0, 0))
+        return Saturation(gates=gates, steps=tuple(steps), low=low, high=high, unit_low=unit_low,
+                          unit_high=unit_high, step=at)
 
     def grad_matrix(self, name: str, step: int | None = None) -> GradMatrix:
         """The display sequence's ‖dL/dh_t‖ captured during training (every `capture_every` steps, up to `step`),

@@ -153,6 +153,19 @@ class GradMatrix:
 
 
 @dataclass(frozen=True)
+class Saturation:
+    """How often a model's gates sit at their ends (below 0.1 or above 0.9) on the display sequence."""
+
+    gates: tuple[str, ...]  # the sigmoid gates: LSTM i, f, o; GRU r, z
+    steps: tuple[int, ...]  # the training steps measured (the run's snapshots)
+    low: np.ndarray  # (S, G) share of all values below 0.1, per step and gate
+    high: np.ndarray  # (S, G) share above 0.9
+    unit_low: np.ndarray  # (H, G) at `step`: each unit's share of timesteps below 0.1
+    unit_high: np.ndarray  # (H, G) at `step`: above 0.9
+    step: int
+
+
+@dataclass(frozen=True)
 class LabView:
     """One run as a page sees it: settings, progress and curves, all at one step, immutable."""
 

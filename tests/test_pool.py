@@ -160,3 +160,29 @@ print("torch" in sys.modules, lab.view().step)
                          env={**os.environ, "LAB_WORKERS": "1"})
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["False", "3"]
+
+
+def test_a_live_run_keeps_snapshots_to_scrub_through(pool):
+    spec = small_spec(**{**SPEC, "train": {**SPEC["train"], "seed": 27, "steps": 300}})
+    lab = RemoteLab(spec, pool=pool)
+    done = wait_until(lambda: (v := lab.refresh(True)).done and v, 120)
+    snaps = done.snapshot_steps["lstm"]
+    assert snaps == (0, 50, 100, 150, 200, 250, 300)
+    solo = small_lab(**{**SPEC, "train": {**SPEC["train"], "seed": 27, "steps": 300}}, steps=snaps[-1])
+    np.testing.assert_array_equal(lab.trace("lstm", snaps[-1]).h, solo.trace("lstm").h)
+    sat = lab.saturation("lstm")
+    assert sat.gates == ("i", "f", "o") and sat.steps[-1] == done.step and sat.low.shape == (len(sat.steps), 3)
+    f = lab.trace("lstm").quantity("f")
+    assert sat.high[-1, 1] == pytest.approx((f > 0.9).mean()) and sat.unit_high.shape == (8, 3)
+
+
+def test_snapshots_are_thinned_to_a_bound(monkeypatch):
+    from lstm_core.lab import Lab
+
+    monkeypatch.setattr(pool_run, "MAX_SNAPSHOTS", 4)
+    run = pool_run.SharedRun("k", Lab.from_spec(small_spec(train={"seed": 28, "steps": 400})))
+    run.lease_until = time.monotonic() + 600
+    while not run.lab.done:
+        run.train(1.0)
+    assert sorted(run.lab.live_snapshots) == [0, 200, 400] and run.every == 200  # 50 -> 100 -> 200
+    assert {0, 200, 400} <= set(run.lab.frames)

@@ -448,3 +448,6 @@ class RemoteLab:
 
     def text_units(self, name: str):
         return self._ask("text_units", name)
+
+    def saturation(self, name: str):
+        return self._ask("saturation", name)

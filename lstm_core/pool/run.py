@@ -23,6 +23,8 @@ from ..lab import Lab
 FRAME_BYTES = 48 * 2**20  # the frames of one run together (the headline lesson's frame is ~80 KB)
 FRAME_EVERY = 0.5  # seconds of training between two frames (and of wall time between two a session publishes)
 LEASE = 3.0  # seconds a run trains on after the last word from a playing session (a closed tab stops in 3 s)
+SNAPSHOT_EVERY = 50  # steps between the snapshots a learner scrubs through (doubled whenever there are too many)
+MAX_SNAPSHOTS = 40
 
 
 def _nbytes(obj) -> int:
@@ -45,9 +47,12 @@ class SharedRun:
     lease_until: float = 0.0  # train while time.monotonic() is below this
     sent: int = -1  # the step of the last checkpoint sent to the coordinator
     sent_at: float = 0.0
+    every: int = SNAPSHOT_EVERY  # steps between live snapshots (lab.live_snapshots)
 
     def __post_init__(self) -> None:
         self.publish()
+        if not self.lab.snapshots:  # a live run (a pretrained lesson has snapshots of its own)
+            self.lab.live_snapshots.add(self.head)
 
     # -- the timeline --------------------------------------------------------------------------------------------
     @property
@@ -76,7 +81,7 @@ class SharedRun:
     def _thin(self) -> None:
         """Drop frames, the closest-spaced first, until the run's frames fit FRAME_BYTES; never the head, step 0
         or a step a session is on."""
-        keep = {self.head, 0, *self.pins.values()}
+        keep = {self.head, 0, *self.pins.values(), *self.lab.live_snapshots}
         while sum(self.frames.values()) > FRAME_BYTES:
             steps = sorted(self.frames)
             droppable = [(steps[k + 1] - steps[k - 1], s) for k, s in enumerate(steps)
@@ -143,12 +148,22 @@ class SharedRun:
         self.pins.pop(session, None)
 
     def train(self, seconds: float) -> int:
-        """Train on for up to `seconds` (the worker's scheduler calls this while the run is leased), and make the
-        head a frame every FRAME_EVERY seconds of training, so a session behind can follow the run smoothly."""
-        n = self.lab.advance(10**9, max_seconds=seconds)
-        if self.seconds(self.head) - self.seconds(max(self.lab.frames)) >= FRAME_EVERY or self.lab.done:
+        """Train on for up to `seconds` (the worker's scheduler calls this while the run is leased); make the head
+        a frame every FRAME_EVERY seconds of training, so a session behind can follow the run smoothly, and a
+        snapshot every `every` steps (at most MAX_SNAPSHOTS: then every other one goes and the spacing doubles),
+        for learners to scrub through training."""
+        n = self.lab.advance(self.every - self.head % self.every, max_seconds=seconds)
+        if not self.lab.snapshots and self.head % self.every == 0 and n:
+            self.snapshot()
+        elif self.seconds(self.head) - self.seconds(max(self.lab.frames)) >= FRAME_EVERY or self.lab.done:
             self.publish()
         return n
+
+    def snapshot(self) -> None:
+        self.lab.live_snapshots.add(self.publish())
+        if len(self.lab.live_snapshots) > MAX_SNAPSHOTS:
+            self.every *= 2
+            self.lab.live_snapshots = {s for s in self.lab.live_snapshots if s % self.every == 0}
 
     # -- recovery ----------------------------------------------------------------------------------------------
     def checkpoint_bytes(self) -> bytes:

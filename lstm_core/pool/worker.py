@@ -22,7 +22,7 @@ TRAIN_SLICE = 0.08  # seconds of training between two looks at the request queue
 CHECKPOINT_EVERY = 5.0  # seconds: how often a training run's state goes to the coordinator (lost on a kill -9: less)
 QUERIES = frozenset({"trace", "passage", "display_values", "forecast", "sample_text", "explain_step",
                      "spectral_radius", "grad_matrix", "run_archive", "intervene", "memory_units",
-                     "text_units"})  # Lab methods a page may ask at a step
+                     "text_units", "saturation"})  # Lab methods a page may ask at a step
 
 
 class WorkerCore:
