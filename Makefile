@@ -7,7 +7,7 @@ PORT ?= 8501
 ADDRESS ?= 127.0.0.1
 RAY_ADDRESS ?=
 
-.PHONY: run test test-fast bench pretrained sweep sweep-ray lint screenshots chromium clean
+.PHONY: run test test-fast bench pretrained sweep sweep-ray measure-init lint screenshots chromium clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,11 @@ pretrained: $(VENV)/.runtime
 sweep: $(VENV)/.runtime
 	OMP_NUM_THREADS=1 $(PY) -m lstm_core sweep --task recall --models lstm,rnn,gru --lags 10,20,50,100,200 --steps 20000 \
 	  --seeds 0,1,2,3,4 --max-seconds 30 --clock cpu --target 0.99 --jobs 2 --out bench/results/sweep.csv
+
+# What PyTorch's default LSTM initialisation does on the headline lesson (the Gates page says it): 30 s per run.
+measure-init: $(VENV)/.runtime
+	OMP_NUM_THREADS=1 $(PY) -m lstm_core sweep --task recall --models lstm --lags 20,100 --seeds 0,1,2,3,4 \
+	  --gate-init default --max-seconds 30 --clock cpu --target 0.99 --steps 20000 --out datasets/measured/init_default.csv
 
 # The same sweep spread over a Ray cluster (RAY_ADDRESS=<cluster>, else a Ray started on this machine).
 sweep-ray: $(VENV)/.ray

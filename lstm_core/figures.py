@@ -201,18 +201,43 @@ def _quantity(trace: Trace, quantity: str, layer: int) -> np.ndarray:
     return np.asarray(lt.gates[quantity])
 
 
-def _heatmap(trace: Trace, quantity: str, layer: int, max_units: int, colorbar: dict) -> go.Heatmap:
-    """One heatmap trace, z[unit][t], on the quantity's fixed scale; hover shows the token and exact value."""
-    a = _quantity(trace, quantity, layer)[:, :max_units].T  # (U, T)
+def _rows(trace: Trace, layer: int, max_units: int, units: list[int] | None) -> list[int]:
+    """The units a heatmap shows, top to bottom: `units` first (e.g. the memory units), then the rest in order."""
+    H = _layer(trace, layer).h.shape[1]
+    first = [int(u) for u in units] if units is not None else []
+    return (first + [u for u in range(H) if u not in set(first)])[:max_units]
+
+
+def _heatmap(trace: Trace, quantity: str, layer: int, max_units: int, colorbar: dict,
+             units: list[int] | None = None) -> go.Heatmap:
+    """One heatmap trace, z[row][t], on the quantity's fixed scale; hover shows the unit, token and exact value."""
+    rows = _rows(trace, layer, max_units, units)
+    a = _quantity(trace, quantity, layer)[:, rows].T  # (U, T)
     U, T = a.shape
     sc = SCALES[quantity]
     tokens = np.array([token_label(s) for s in trace.tokens], dtype=object)
+    ids = np.tile(np.asarray(rows)[:, None], (1, T))
     return go.Heatmap(
         z=a, x=np.arange(T), y=np.arange(U), zmin=sc.zmin, zmax=sc.zmax, colorscale=sc.colorscale,
-        customdata=np.tile(tokens, (U, 1)), name=quantity,
-        hovertemplate="t=%{x} token %{customdata}<br>unit=%{y} value=%{z:.4f}<extra>" + quantity + "</extra>",
+        customdata=np.dstack([np.tile(tokens, (U, 1)), ids]), name=quantity,
+        hovertemplate="t=%{x} token %{customdata[0]}<br>unit=%{customdata[1]} value=%{z:.4f}<extra>" + quantity
+        + "</extra>",
         colorbar=dict(thickness=22, tickfont=dict(size=16), outlinewidth=0, **colorbar),
     )
+
+
+def _unit_axis(units) -> str:
+    return "hidden unit" + (" (memory units first)" if units is not None and len(units) else "")
+
+
+def _unit_ticks(trace: Trace, layer: int, max_units: int, units: list[int] | None) -> dict:
+    """y ticks naming the units when the rows are reordered (every k-th, so labels never overlap)."""
+    if units is None or len(units) == 0:
+        return {}
+    rows = _rows(trace, layer, max_units, units)
+    k = max(1, math.ceil(len(rows) / 16))
+    vals = list(range(0, len(rows), k))
+    return dict(tickmode="array", tickvals=vals, ticktext=[str(rows[v]) for v in vals])
 
 
 def _log_ticks(arrays: list) -> dict:
@@ -340,21 +365,23 @@ def _units_note(trace: Trace, layer: int, max_units: int) -> str:
 
 
 def gate_heatmap(trace: Trace, quantity: str, layer: int = 0, highlight_t: int | None = None,
-                 title: str | None = None, max_units: int = 64) -> go.Figure:
-    """Heatmap of one gate or state, hidden unit (y) by timestep (x), on the quantity's fixed colour scale."""
-    fig = figure(_heatmap(trace, quantity, layer, max_units, dict(title=dict(text=quantity, side="right"))))
+                 title: str | None = None, max_units: int = 64, units: list[int] | None = None) -> go.Figure:
+    """Heatmap of one gate or state, hidden unit (y) by timestep (x), on the quantity's fixed colour scale;
+    `units` first, top to bottom, when given."""
+    fig = figure(_heatmap(trace, quantity, layer, max_units, dict(title=dict(text=quantity, side="right")), units))
     _highlight(fig, highlight_t)
     if title is None:
         title = _title(quantity) + _units_note(trace, layer, max_units)
     U = min(max_units, _layer(trace, layer).h.shape[1])
     style(fig, title, height=max(320, min(640, 200 + 12 * U)))
     fig.update_xaxes(title_text="timestep t (input token)", showgrid=False, **_token_ticks(trace.tokens))
-    fig.update_yaxes(title_text="hidden unit", showgrid=False, autorange="reversed")
+    fig.update_yaxes(title_text=_unit_axis(units), showgrid=False, autorange="reversed",
+                     **_unit_ticks(trace, layer, max_units, units))
     return fig
 
 
 def gate_panel(trace: Trace, quantities: list[str], layer: int = 0, highlight_t: int | None = None,
-               max_units: int = 64) -> go.Figure:
+               max_units: int = 64, units: list[int] | None = None) -> go.Figure:
     """Several heatmaps stacked on one shared time axis, each with its own colour bar and fixed scale."""
     n = len(quantities)
     if n == 0:
@@ -364,7 +391,7 @@ def gate_panel(trace: Trace, quantities: list[str], layer: int = 0, highlight_t:
     for k, q in enumerate(quantities, start=1):
         dom = fig.layout[f"yaxis{k if k > 1 else ''}"].domain
         cb = dict(title=dict(text=q, side="right"), y=(dom[0] + dom[1]) / 2, len=dom[1] - dom[0], yanchor="middle")
-        fig.add_trace(_heatmap(trace, q, layer, max_units, cb), row=k, col=1)
+        fig.add_trace(_heatmap(trace, q, layer, max_units, cb, units), row=k, col=1)
     _highlight(fig, highlight_t, yrefs=tuple(f"y{k if k > 1 else ''} domain" for k in range(1, n + 1)),
                label=False)
     mark = f", t = {highlight_t} outlined" if highlight_t is not None else ""
@@ -375,7 +402,8 @@ def gate_panel(trace: Trace, quantities: list[str], layer: int = 0, highlight_t:
     fig.update_layout(margin_t=110)  # room for the first subplot's title under the figure title
     fig.update_xaxes(showgrid=False, **_token_ticks(trace.tokens))
     fig.update_xaxes(title_text="timestep t (input token)", row=n, col=1)
-    fig.update_yaxes(title_text="hidden unit", showgrid=False, autorange="reversed")
+    fig.update_yaxes(title_text=_unit_axis(units), showgrid=False, autorange="reversed",
+                     **_unit_ticks(trace, layer, max_units, units))
     return fig
 
 
@@ -643,4 +671,116 @@ def sweep_heatmap(df: pd.DataFrame) -> go.Figure:
     style(fig, "Runs that solved the task, by time lag", 200 + 70 * len(models))
     fig.update_xaxes(title_text="time lag (timesteps)", type="category", showgrid=False)
     fig.update_yaxes(title_text="model", showgrid=False, autorange="reversed")
+    return fig
+
+
+# -- 12. numbers behind a chart, colour legends ---------------------------------------------------------------------
+def table(fig: go.Figure) -> pd.DataFrame:
+    """The numbers a figure draws, as a table (the text twin of a chart): for lines and bars, one row per x and
+    one column per series; for a heatmap, one row per y and one column per x."""
+    import pandas as pd
+
+    heat = [d for d in fig.data if d.type == "heatmap"]
+    if heat:
+        frames = []
+        for d in heat:
+            z = np.asarray(d.z, dtype=np.float64)
+            df = pd.DataFrame(z, columns=[f"t={int(x)}" if isinstance(x, (int, np.integer)) else str(x)
+                                          for x in (d.x if d.x is not None else range(z.shape[1]))])
+            df.insert(0, "row", list(d.y if d.y is not None else range(z.shape[0])))
+            df.insert(0, "quantity", d.name or "")
+            frames.append(df)
+        return pd.concat(frames, ignore_index=True)
+    cols: dict[str, pd.Series] = {}
+    for k, d in enumerate(fig.data):
+        if d.type not in ("scatter", "bar") or d.y is None:
+            continue
+        name = html.unescape(str(d.name or f"series {k + 1}")).replace("<sub>", "").replace("</sub>", "")
+        x = list(d.x) if d.x is not None else list(range(len(d.y)))
+        cols[name] = pd.Series(np.asarray(d.y, dtype=np.float64), index=x)
+    out = pd.DataFrame(cols)
+    out.index.name = fig.layout.xaxis.title.text or "x"
+    return out.reset_index()
+
+
+def scale_legend_html(vmin: float, vmax: float, scale: str, label: str) -> str:
+    """A colour bar in HTML for coloured text: the scale from vmin to vmax, its ends and middle written out."""
+    stops = pcolors.sample_colorscale(pcolors.get_colorscale(scale), [k / 10 for k in range(11)])
+    grad = ", ".join(stops)
+    mid = (vmin + vmax) / 2
+    return ('<div style="display:flex; align-items:center; gap:12px; font-size:18px; margin:6px 0;">'
+            f'<span>{html.escape(label)}:</span><span>{fmt(vmin, 2)}</span>'
+            '<span style="display:inline-block; width:320px; height:20px; border:1px solid #444; '
+            f'background:linear-gradient(to right, {grad});"></span><span>{fmt(vmax, 2)}</span>'
+            f'<span style="color:#555">(middle {fmt(mid, 2)})</span></div>')
+
+
+# -- 13. saturation, surgery ----------------------------------------------------------------------------------------
+def saturation_curves(sat) -> go.Figure:
+    """Share of gate values below 0.1 (dashed) and above 0.9 (solid) on the display sequence, over training."""
+    fig = figure()
+    x = np.asarray(sat.steps)
+    for j, q in enumerate(sat.gates):
+        col = QUANTITIES[q].color
+        fig.add_trace(go.Scatter(x=x, y=sat.high[:, j], mode="lines+markers", name=f"{q} above 0.9",
+                                 line=dict(color=col, width=4), marker=dict(size=8)))
+        fig.add_trace(go.Scatter(x=x, y=sat.low[:, j], mode="lines+markers", name=f"{q} below 0.1",
+                                 line=dict(color=col, width=3, dash="dash"), marker=dict(size=8, symbol="x")))
+    style(fig, "Saturated gates over training", 420)
+    fig.update_xaxes(title_text="training step (snapshots)")
+    fig.update_yaxes(title_text="share of gate values", range=[-0.02, 1.02], tickformat=".0%")
+    return fig
+
+
+def saturation_units(sat) -> go.Figure:
+    """Each unit at one step: share of timesteps its gate is below 0.1 (x) and above 0.9 (y), one colour per gate
+    (Karpathy, Johnson and Fei-Fei's left- and right-saturated units)."""
+    fig = figure()
+    symbols = ("circle", "square", "diamond", "triangle-up", "cross")
+    for j, q in enumerate(sat.gates):
+        fig.add_trace(go.Scatter(
+            x=sat.unit_low[:, j], y=sat.unit_high[:, j], mode="markers", name=QUANTITIES[q].label,
+            customdata=np.arange(sat.unit_low.shape[0]),
+            marker=dict(color=QUANTITIES[q].color, size=12, symbol=symbols[j % len(symbols)], opacity=0.85),
+            hovertemplate="unit %{customdata}: below 0.1 %{x:.0%}, above 0.9 %{y:.0%}<extra>" + q + "</extra>"))
+    fig.add_shape(type="line", x0=0, y0=1, x1=1, y1=0, line=dict(color="#999999", width=2, dash="dot"))
+    style(fig, f"Each unit at step {sat.step:,}: how often its gate is shut or open", 460)
+    fig.update_xaxes(title_text="share of timesteps below 0.1 (left-saturated)", range=[-0.03, 1.03], tickformat=".0%")
+    fig.update_yaxes(title_text="share above 0.9 (right-saturated)", range=[-0.03, 1.03], tickformat=".0%")
+    return fig
+
+
+def surgery_lines(before: Trace, after: Trace, units: list[int], quantity: str = "c", layer: int = 0,
+                  span: tuple[int, int] | None = None) -> go.Figure:
+    """One state of some units over time, as trained (solid) and with the clamps held (dashed); the clamped span
+    shaded."""
+    fig = figure()
+    tokens = [token_label(t) for t in before.tokens]
+    for k, u in enumerate(units):
+        col = EXTRA_COLORS[k % len(EXTRA_COLORS)] if k else QUANTITIES[quantity].color
+        for tr, dash, what in ((before, "solid", "as trained"), (after, "dash", "with the clamp")):
+            fig.add_trace(go.Scatter(x=np.arange(before.steps), y=tr.quantity(quantity, layer)[:, u], mode="lines",
+                                     name=f"unit {u}, {what}", customdata=tokens, legendgroup=str(u),
+                                     line=dict(color=col, width=4 if dash == "solid" else 3, dash=dash),
+                                     hovertemplate="t=%{x} %{customdata}: %{y:.3f}<extra>unit " + str(u) + "</extra>"))
+    if span is not None:
+        fig.add_vrect(x0=span[0] - 0.5, x1=min(span[1], before.steps) - 0.5, fillcolor="rgba(0,0,0,0.08)",
+                      line_width=0, annotation_text="clamped", annotation_position="top left")
+    style(fig, f"{QUANTITIES[quantity].label} of the chosen units: as trained and with the clamp", 460)
+    fig.update_layout(hovermode="x unified")
+    fig.update_xaxes(title_text="timestep t (input token)", **_token_ticks(before.tokens))
+    fig.update_yaxes(title_text=QUANTITIES[quantity].label)
+    return fig
+
+
+def memory_bars(mu) -> go.Figure:
+    """Each unit's held-out guess of the cue from its state during the delay, best first, with chance drawn."""
+    order = list(mu.order)
+    acc = np.asarray(mu.accuracy)[order]
+    fig = figure(go.Bar(x=[str(u) for u in order], y=acc, marker_color=QUANTITIES[mu.quantity].color,
+                        hovertemplate="unit %{x}: %{y:.1%}<extra></extra>", name="guess of the cue"))
+    hline(fig, mu.chance, f"chance = {mu.chance:.1%}")
+    style(fig, f"Where the memory is: each unit's guess of the cue from its {mu.quantity} over the delay", 380)
+    fig.update_xaxes(title_text="unit (best first)", type="category")
+    fig.update_yaxes(title_text="held-out accuracy", range=[0, 1.05], tickformat=".0%")
     return fig

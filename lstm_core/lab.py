@@ -79,7 +79,8 @@ class Lab:
         return TaskInfo(name=t.name, title=t.title, metric_name=t.metric_name, higher_is_better=t.higher_is_better,
                         baseline=t.baseline, baseline_of=t.baseline_of, baseline_label=t.baseline_label,
                         tokens_in=t.tokens_in, display_steps=int(self._display.x.shape[1]),
-                        vocabulary=t.input_size)
+                        vocabulary=t.input_size, cue_step=getattr(t, "cue_step", None),
+                        symbols=tuple(getattr(t, "chars", ())))
 
     def view(self, step: int | None = None, since: dict[str, int] | None = None) -> LabView:
         """The run at `step` (default: now): settings, progress and curves, immutable (the histories are copied).
@@ -299,9 +300,10 @@ class Lab:
         return run_zip_bytes(tr.run, model, list(tr.history[:at]), self.text)
 
 
-def lab_from_run(run: RunConfig, state: dict, text: str | None = None) -> Lab:
-    """A Lab with the one model of `run`, holding the weights `state` (checked first). Its step counter, optimiser
-    and curves start afresh; the display trace and the first gradient snapshot are of the loaded weights."""
+def lab_from_run(run: RunConfig, state: dict, text: str | None = None, metrics: list[dict] | None = None) -> Lab:
+    """A Lab with the one model of `run`, holding the weights `state` (checked first), at the step its `metrics`
+    (metrics.jsonl rows) reached, with those curves: it goes on from there. The optimiser starts afresh (a run
+    archive holds weights, not the optimiser's state)."""
     from .archive import needs_text
 
     if needs_text(run) and text is None:
@@ -311,7 +313,13 @@ def lab_from_run(run: RunConfig, state: dict, text: str | None = None) -> Lab:
         lab = Lab(run.task, run.train, {name: run.model}, text=text if needs_text(run) else None)
     except DataError as e:
         raise RunError(f"the run's task cannot be built: {e}") from None
-    lab.load_weights(name, state)
+    from .runs import records
+
+    try:
+        history = records(metrics or [], lab.task.metric_name)
+    except (KeyError, TypeError, ValueError):
+        raise RunError("the run's metrics.jsonl does not hold the fields a step record needs.") from None
+    lab.load_weights(name, state, history)
     return lab
 
 
@@ -321,7 +329,7 @@ def lab_from_archive(data: bytes) -> Lab:
 
     archive = load_run_zip(data)
     try:
-        return lab_from_run(archive.run, archive.state, archive.text)
+        return lab_from_run(archive.run, archive.state, archive.text, archive.metrics)
     except (ConfigError, DataError) as e:
         raise RunError(str(e)) from None
 

@@ -21,7 +21,6 @@ if TYPE_CHECKING:  # imported where used: `read_curves` serves the Home page bef
     import torch
 
     from .lab import Lab
-    from .views import StepRecord
 
 
 @dataclass(frozen=True)
@@ -77,27 +76,20 @@ def read_lesson(name: str, root: Path = ROOT) -> LessonData:
     return LessonData(name, first, states, snaps, metrics)
 
 
-def _record(d: dict, metric: str) -> StepRecord:
-    from .views import StepRecord
-
-    return StepRecord(step=d["step"], loss=d["loss"], metric=d[metric], grad_norm=d["grad_norm"],
-                      seconds=d["seconds"], val_metric=d.get(f"val_{metric}"), val_loss=d.get("val_loss"),
-                      stop=d.get("stop"))
-
-
 def open_lesson(data: LessonData) -> Lab:
     """A Lab showing the pretrained models at their last step, with their real curves and snapshots.
 
     Play continues training from there; Reset trains again from scratch, live, with the same settings.
     """
     from .lab import Lab
+    from .runs import records
 
     run = data.run
     models = {cell: run.model.replace(cell=cell) for cell in data.states}
     lab = Lab(run.task, run.train, models)
     lab.snapshots = {cell: dict(s) for cell, s in data.snapshots.items()}  # gradient history: from these
     for cell in lab.trainers:
-        lab.load_weights(cell, data.states[cell], [_record(d, lab.task.metric_name) for d in data.metrics[cell]])
+        lab.load_weights(cell, data.states[cell], records(data.metrics[cell], lab.task.metric_name))
     return lab
 
 

@@ -16,6 +16,12 @@ import numpy as np
 from .cells import QUANTITIES, label
 from .views import LabView, TaskInfo, Trace
 
+PROPERTIES = {  # properties of text that units may track (lstm_core/probe.py measures them)
+    "inside quotes": "between a pair of double quotes",
+    "inside brackets": "between an opening and a closing bracket: (), [] or {}",
+    "position in the line": "the number of characters since the last line break",
+    "after a space": "the character before is a space",
+}
 SOLVED = 0.99  # held-out accuracy counted as solved
 AT_CHANCE = 0.05  # an accuracy within this of chance is "at chance"
 KEEP = 0.95  # a forget/update gate above this keeps (nearly) everything
@@ -397,3 +403,119 @@ def forget_band(f: np.ndarray) -> int:
     if (f < 0.2).mean() >= 0.5:
         return 0
     return 2
+
+
+def memory_sentence(mu, units: int = 3) -> str:
+    """The memory units in words: the best ones, the median unit, against chance."""
+    acc = mu.accuracy
+    best = ", ".join(f"{u} ({acc[u]:.0%})" for u in mu.order[:units])
+    strong = int((acc >= 0.9).sum())
+    return (f"Read from its {QUANTITIES[mu.quantity].label} averaged over the delay, each unit's guess of the cue "
+            f"(held out, {mu.sequences} sequences, chance {mu.chance:.1%}): best units {best}; the median unit "
+            f"{np.median(acc):.0%}; {strong} of {len(acc)} units guess it at least 90 % of the time.")
+
+
+def init_sentence(start: Trace, now: Trace, step: int, gate_init: str) -> str:
+    """The forget gates at step 0 and now, and what put them where they started."""
+    if "f" not in start.layers[0].gates:
+        return ""
+    f0, f1 = start.quantity("f"), now.quantity("f")
+    why = {"chrono": "chrono initialisation sets their biases to log U(1, lag - 1), so they start near 1",
+           "forget-bias": "their biases start at the forget-bias setting",
+           "default": "PyTorch's default initialisation starts them near 0.5"}.get(gate_init, "")
+    return (f"At step 0 the forget gates average {f0.mean():.2f} ({(f0 > 0.9).mean():.0%} of values above 0.9): "
+            f"{why}. At step {step:,} they average {f1.mean():.2f} ({(f1 > 0.9).mean():.0%} above 0.9).")
+
+
+def saturation_sentence(sat) -> str:
+    """Saturated gates over training in words: the share of values at either end, at the first and last step."""
+    if not sat.gates or not sat.steps:
+        return ""
+    parts = []
+    for j, q in enumerate(sat.gates):
+        parts.append(f"{q}: {sat.low[0, j]:.0%} below 0.1 and {sat.high[0, j]:.0%} above 0.9 at step "
+                     f"{sat.steps[0]:,}, {sat.low[-1, j]:.0%} and {sat.high[-1, j]:.0%} at step {sat.steps[-1]:,}")
+    return "; ".join(parts) + "."
+
+
+def presets(steps: int, memory_order: Sequence[int] | None, cell: str) -> dict[str, tuple]:
+    """The classic demonstrations of gate surgery for a recall-like sequence of `steps` (the cue at t = 0, the
+    question at the end): title -> clamps."""
+    from .views import Clamp
+
+    mid, delay = steps // 2, (1, steps - 1)
+    if cell == "lstm":
+        out = {f"Forget everything at t = {mid}": (Clamp("f", 0.0, None, mid, mid + 1),),
+               "Keep everything, write nothing, over the delay": (Clamp("f", 1.0, None, *delay),
+                                                                   Clamp("i", 0.0, None, *delay)),
+               f"Wipe every cell at t = {mid}": (Clamp("c", 0.0, None, mid, mid + 1),)}
+        if memory_order is not None:
+            k = min(4, len(memory_order) // 4 or 1)
+            out[f"Wipe the {k} best memory units over the delay"] = (Clamp("c", 0.0, tuple(memory_order[:k]), *delay),)
+            out[f"Wipe {k} other units over the delay"] = (Clamp("c", 0.0, tuple(memory_order[-k:]), *delay),)
+        return out
+    if cell == "gru":
+        return {f"Replace the state at t = {mid} (z = 0)": (Clamp("z", 0.0, None, mid, mid + 1),),
+                "Keep the state over the delay (z = 1)": (Clamp("z", 1.0, None, *delay),)}
+    if cell == "rnn":
+        return {f"Wipe the hidden state at t = {mid}": (Clamp("h", 0.0, None, mid, mid + 1),)}
+    return {}
+
+
+def outcome_sentence(res, task: TaskInfo) -> str:
+    """What a clamp did, as measured: the held-out score before and after, against the baseline, and the answer."""
+    b, a = res.metric_before, res.metric_after
+    s = f"held-out {task.metric_name.replace('_', ' ')} {value(task, b)} as trained, {value(task, a)} with the clamp"
+    if task.metric_name == "accuracy":
+        chance = task.baseline or 0.0
+        if abs(a - b) < 1 / max(res.held_out, 1):
+            verdict = "unchanged: the model did not need what was held"
+        elif a <= chance + AT_CHANCE:
+            verdict = f"at or below chance ({chance:.1%}): the memory is lost"
+        elif a < b:
+            verdict = f"lower, but well above chance ({chance:.1%}): the memory is hurt, not erased"
+        else:
+            verdict = "higher"
+        s += f" ({res.held_out} sequences): {verdict}."
+    else:
+        s += f" ({res.held_out} sequences)."
+    pb, pa, target = res.before.predictions[-1], res.after.predictions[-1], res.before.targets[-1]
+    if target:
+        s += (f" On the display sequence the answer stays {pa}" if pa == pb else
+              f" On the display sequence the answer changes from {pb} to {pa}") + f" (the target is {target})."
+    return s
+
+
+def step_sentence(v: dict) -> str:
+    """One LSTM unit at one timestep in words (the numbers of `trace.explain_step`)."""
+    kept, written = v["f"] * v["c_prev"], v["i"] * v["g"]
+    how = ("keeps nearly all of" if v["f"] > 0.9 else "drops nearly all of" if v["f"] < 0.1 else
+           f"keeps {v['f']:.0%} of")
+    return (f"The forget gate {how} c_(t-1) = {v['c_prev']:+.3f} (giving {kept:+.3f}); the input gate, at "
+            f"{v['i']:.2f}, writes {written:+.3f} of the candidate {v['g']:+.3f}; so c_t = {v['c']:+.3f}, and the "
+            f"output gate, at {v['o']:.2f}, shows h_t = {v['h']:+.3f}. The cell state "
+            + ("changed by less than 1 %." if abs(v["c"] - v["c_prev"]) <= 0.01 * max(abs(v["c_prev"]), 1e-9)
+               else f"changed by {v['c'] - v['c_prev']:+.3f}."))
+
+
+def curves_sentence(curves: dict[str, list[dict]], chance: float) -> str:
+    """A shipped run's held-out accuracy in words (its metrics.jsonl rows, read without torch)."""
+    parts = []
+    for n, rows in curves.items():
+        ev = [(r["step"], r["val_accuracy"]) for r in rows if "val_accuracy" in r]
+        if not ev:
+            continue
+        solved = next((s for s, v in ev if v >= SOLVED), None)
+        last = ev[-1][1]
+        near = max(abs(v - chance) for _, v in ev) <= AT_CHANCE
+        if solved is not None:
+            parts.append(f"the {label(n)} passed {SOLVED:.0%} at step {solved:,} ({last:.1%} at step {ev[-1][0]:,})")
+        elif near:
+            parts.append(f"the {label(n)} stayed within {AT_CHANCE * 100:.0f} points of chance throughout "
+                         f"({last:.1%} at step {ev[-1][0]:,})")
+        else:
+            parts.append(f"the {label(n)} ended at {last:.1%} (best {max(v for _, v in ev):.1%})")
+    if not parts:
+        return ""
+    s = _join(parts) + "."
+    return s[0].upper() + s[1:]

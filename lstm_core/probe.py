@@ -15,6 +15,7 @@ import torch
 
 from .cells.numeric import np32
 from .models import SeqModel
+from .narrate import PROPERTIES
 from .tasks.base import IGNORE, Task, batch_generator
 from .trace import trace
 from .views import MemoryUnits, TextUnits
@@ -59,14 +60,6 @@ def memory_units(model: SeqModel, task: Task, seed: int, n: int = PROBE_SEQUENCE
     order = tuple(int(u) for u in np.argsort(-acc, kind="stable"))
     return MemoryUnits(quantity="c" if model.cfg.cell == "lstm" else "h", order=order, accuracy=acc,
                        chance=1.0 / k, sequences=n - half)
-
-
-PROPERTIES = {
-    "inside quotes": "between a pair of double quotes",
-    "inside brackets": "between an opening and a closing bracket: (), [] or {}",
-    "position in the line": "the number of characters since the last line break",
-    "after a space": "the character before is a space",
-}
 
 
 def text_properties(chars: list[str]) -> dict[str, np.ndarray]:

@@ -58,6 +58,16 @@ def record_dict(r: StepRecord, metric_name: str) -> dict:
     return d
 
 
+def records(rows: list[dict], metric: str) -> list[StepRecord]:
+    """metrics.jsonl rows (as `runs.record_dict` writes them) back to step records, one per consecutive step."""
+    out = [StepRecord(step=int(d["step"]), loss=float(d["loss"]), metric=float(d[metric]),
+                      grad_norm=float(d["grad_norm"]), seconds=float(d["seconds"]), val_metric=d.get(f"val_{metric}"),
+                      val_loss=d.get("val_loss"), stop=d.get("stop")) for d in rows]
+    if [r.step for r in out] != list(range(1, len(out) + 1)):
+        raise ValueError("the steps of a run's records must be 1, 2, 3, ... without a gap.")
+    return out
+
+
 def load_state(data: bytes | str | Path) -> dict[str, torch.Tensor]:
     """Read a weights-only state dict from bytes or a path; refuse anything else."""
     try:

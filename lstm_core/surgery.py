@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from .cells import CELLS
 from .cells.numeric import np32
 from .errors import ConfigError
 from .models import SeqModel
@@ -21,14 +22,13 @@ from .tasks.base import Batch, Task
 from .trace import trace
 from .views import Clamp, Intervention
 
-CLAMPABLE = {"lstm": ("i", "f", "g", "o", "c"), "gru": ("r", "z", "n", "h"), "rnn": ("h",)}
-
 
 def check(model: SeqModel, clamps: Sequence[Clamp], steps: int) -> None:
     """Refuse (ConfigError, one sentence) a clamp the model cannot take."""
-    allowed = CLAMPABLE.get(model.cfg.cell)
-    if allowed is None:
-        raise ConfigError(f"gate surgery works on the LSTM, the GRU and the vanilla RNN, not on a {model.cfg.cell}.")
+    spec = CELLS[model.cfg.cell]
+    if not spec.surgery:
+        raise ConfigError(f"gate surgery works on the LSTM, the GRU and the vanilla RNN, not on a {spec.label}.")
+    allowed = spec.clampable
     H = model.cfg.hidden
     for c in clamps:
         if c.quantity not in allowed:

@@ -144,6 +144,8 @@ class TaskInfo:
     tokens_in: bool  # inputs are symbols (one-hot) rather than values
     display_steps: int  # timesteps of the display sequence
     vocabulary: int  # input symbols (1 for values)
+    cue_step: int | None = None  # recall: where the symbol to remember is (memory units are found after it)
+    symbols: tuple[str, ...] = ()  # text: the characters the model knows (others are read as the unknown symbol)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lstm_core import figures
+from lstm_core import figures, narrate
 from lstm_core.views import LabView
 from pages import frame, live, session, ui
 
@@ -12,6 +12,7 @@ frame.ensure_router()
 lab = session.get_lab()
 view = lab.view()
 st.title("One step by hand")
+ui.flash()
 
 if "lstm" not in view.model_cfgs:
     st.info("This page writes out the LSTM's equations; the current run has no LSTM. Start the headline lesson "
@@ -29,8 +30,10 @@ def shift(delta: int) -> None:
 
 
 c1, c2, c3, c4 = st.columns([1, 1, 4, 2])
-c1.button("◀ Previous", key="bh_prev", on_click=shift, args=(-1,), width="stretch")
-c2.button("Next ▶", key="bh_next", on_click=shift, args=(1,), width="stretch")
+c1.button("◀ Previous", key="bh_prev", on_click=shift, args=(-1,), width="stretch", shortcut="Left",
+          help="One timestep back (keyboard: ←).")
+c2.button("Next ▶", key="bh_next", on_click=shift, args=(1,), width="stretch", shortcut="Right",
+          help="One timestep on (keyboard: →).")
 t = c3.slider("Timestep t", 0, T - 1, key="bh_t")
 unit = c4.number_input(f"Unit (0 to {H - 1})", 0, H - 1, key="bh_unit")
 
@@ -65,9 +68,9 @@ def draw(lab, view: LabView) -> None:
         diagram.update({f"a_{k}": v[f"a_{k}"] for k in "ifgo"})
         diagram["x"] = str(v["token"])
         st.plotly_chart(figures.cell_diagram(diagram), key="bh_diagram", width="stretch", theme=None)
-    ui.look_for("step through the first few timesteps of a unit that remembers: at the first symbol the "
-                    "input gate opens and c jumps; afterwards f stays near 1 and i near 0, so c_t ≈ c_(t-1): "
-                    "the conveyor belt carries the value unchanged.")
+    st.markdown("**Measured:** " + narrate.step_sentence(v))
+    ui.look_for("step through the timesteps (← →) of a unit that carries the memory (the Gates page lists them): "
+                "watch how much of c_(t-1) the forget gate keeps and how much the input gate writes.")
 
 
 live.live(draw)

@@ -10,19 +10,28 @@ from pages import frame, session
 
 def controls(view: LabView, key: str) -> None:
     """Play / pause, one step, reset. `key` prefixes the widget keys per page."""
-    c1, c2, c3, _ = st.columns([1, 1, 1, 3])
     playing = session.is_playing()
     label = "Pause" if playing else "▶ Play"
-    if frame.presenter():  # presenter mode: one big play/pause button and the progress, nothing else
-        c1.button(label, key=f"{key}_play", on_click=session.set_playing, args=(not playing,), width="stretch",
-                  type="primary", disabled=view.done and not playing)
+    if frame.presenter():  # presenter mode: one big button and the progress, nothing else
+        if view.done and not playing:  # a finished or pretrained lesson: train it again, live, from step 0
+            st.button("▶ Train it live", key=f"{key}_live", on_click=train_live, type="primary", width="stretch",
+                      help="Start this lesson again from fresh weights, with the same settings and seed, and play.")
+        else:
+            st.button(label, key=f"{key}_play", on_click=session.set_playing, args=(not playing,),
+                      width="stretch", type="primary")
         return
+    c1, c2, c3, _ = st.columns([1, 1, 1, 3])
     c1.button(label, key=f"{key}_play", on_click=session.set_playing, args=(not playing,), width="stretch",
               type="secondary" if playing else "primary", disabled=view.done and not playing)
     c2.button("+1 step", key=f"{key}_step", on_click=session.one_step, width="stretch", disabled=view.done,
               help="Train every model on one more batch (the same batch for each).")
     c3.button("↺ Reset", key=f"{key}_reset", on_click=session.reset, width="stretch",
               help="Start again from fresh weights with the current settings, seed and device.")
+
+
+def train_live() -> None:
+    session.reset()
+    session.set_playing(True)
 
 
 def progress(view: LabView) -> None:

@@ -23,6 +23,7 @@ lab = session.get_lab()
 view = lab.refresh(playing=False)
 session.sidebar_status(view)
 st.title("Export & import")
+ui.flash()
 if session.is_playing():  # every file on this page shows one step; training resumes with Play on another page
     st.session_state.playing = False
     st.rerun()
@@ -157,8 +158,9 @@ def load(upload, archive) -> None:
 def imports() -> None:
     st.subheader("Import a run")
     ui.look_for("an upload replaces the current run only after its config and every weight's name and shape "
-                "have been checked; the model then goes on from the uploaded weights, with a fresh step "
-                "count and optimiser. The file is read as weights only: nothing in it is run.")
+                "have been checked; the model then goes on from the uploaded weights, at the step and with the "
+                "curves its metrics.jsonl holds (the optimiser starts afresh: an archive holds no optimiser state). "
+                "The file is read as weights only: nothing in it is run.")
     upload = st.file_uploader("A run .zip exported on this page, or a zipped `train --out` folder", type=["zip"],
                               key="ex_upload", max_upload_size=math.floor(MAX_RUN_ZIP_BYTES / 2**20))
     if upload is None:

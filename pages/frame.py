@@ -19,6 +19,7 @@ PAGES = (
     ("lesson.py", "Guided lesson", ":material/school:", "lesson"),
     ("train.py", "Train & compare", ":material/play_circle:", "train"),
     ("gates.py", "Gates", ":material/grid_on:", "gates"),
+    ("surgery.py", "Gate surgery", ":material/content_cut:", "surgery"),
     ("gradients.py", "Vanishing gradients", ":material/trending_down:", "gradients"),
     ("by_hand.py", "One step by hand", ":material/calculate:", "by_hand"),
     ("export.py", "Export & import", ":material/download:", "export"),

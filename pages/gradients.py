@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lstm_core import figures
+from lstm_core import figures, narrate
 from lstm_core.views import LabView
 from pages import controls, frame, live, session, ui
 
@@ -13,6 +13,7 @@ frame.ensure_router()
 lab = session.get_lab()
 view = lab.view()
 st.title("Vanishing gradients")
+ui.flash()
 controls.controls(view, "gr")
 
 
@@ -21,36 +22,31 @@ def draw(lab, view: LabView) -> None:
     st.caption(f"Gradient of the loss on the display sequence with respect to each hidden state, at training "
                f"step {view.step:,}. Total derivative through time, measured by backpropagation through the "
                "unrolled network.")
-    st.plotly_chart(figures.gradient_curves(traces), key="gr_curves", width="stretch", theme=None)
-    ratio = []
-    for n, tr in traces.items():
-        g = tr.grad_h
-        if g is not None and g[-1] > 0:
-            ratio.append(f"{ui.model_label(n)}: ‖dL/dh_0‖ / ‖dL/dh_T‖ = {g[0] / g[-1]:.2e}")
-    if ratio:
-        st.markdown(" · ".join(ratio))
-    ui.look_for("the answer is scored at the last timestep, so the gradient starts on the right. Reading "
-                "leftwards, the RNN's curve falls by orders of magnitude (a straight line on this log "
-                "scale is exponential decay): the first symbol gets almost no learning signal. The LSTM's "
-                "curve stays high because the cell state path multiplies by f ≈ 1, not by a shrinking matrix.")
+    ui.chart(figures.gradient_curves(traces), "gr_curves", narrate.gradient_sentence(traces),
+             "the answer is scored at the last timestep, so the gradient starts on the right. Read leftwards: a "
+             "straight falling line on this log scale is exponential decay, and the early inputs then get almost "
+             "no learning signal; the LSTM's cell-state path multiplies by f, not by a shrinking matrix.")
 
     st.subheader("How the gradient profile changes during training")
     cols = st.columns(len(traces))
+    says = []
     for col, n in zip(cols, traces):
         gm = lab.grad_matrix(n)
+        says.append(narrate.grad_history_sentence(gm.steps, gm.grads, n))
         with col:
             fig = figures.gradient_history_heatmap(list(gm.steps), gm.grads,
                                                    title=f"{ui.model_label(n)}: log10 ‖dL/dh_t‖")
             st.plotly_chart(fig, key=f"gr_hist_{n}", width="stretch", theme=None)
-    ui.look_for(f"one row per snapshot (every {view.capture_every} steps). Dark on the left means the early "
-                "timesteps receive no gradient. Watch the LSTM's rows brighten on the left as it learns to "
-                "carry the symbol; the RNN's stay dark.")
+    st.markdown("**Measured:** " + " ".join(s for s in says if s))
+    ui.look_for(f"one row per capture (every {view.capture_every} steps, or per snapshot of a pretrained lesson). "
+                "Dark on the left means the early timesteps receive no gradient; a row that brightens on the left "
+                "has learned to carry the signal back.")
 
     radii = {n: lab.spectral_radius(n) for n in traces}
-    st.plotly_chart(figures.spectral_bar(radii), key="gr_radius", width="stretch", theme=None)
-    ui.look_for("for a vanilla RNN the gradient through k steps is a product of k Jacobians W_hhᵀ·diag(1 − h²). "
-                "With the largest |eigenvalue| of W_hh below 1 (and tanh' ≤ 1) it shrinks like radius^k: "
-                "vanishing. Far above 1 it can grow: exploding.")
+    ui.chart(figures.spectral_bar(radii), "gr_radius", narrate.radius_sentence(radii),
+             "for a vanilla RNN the gradient through k steps is a product of k Jacobians W_hhᵀ·diag(1 − h²): with "
+             "the largest |eigenvalue| below 1 it shrinks like radius^k (vanishing), far above 1 it can grow "
+             "(exploding).")
 
 
 live.live(draw)
@@ -71,14 +67,13 @@ if st.button("Run both (a few seconds)", key="gr_explode", type="primary"):
                                                   lr=float(lr), steps=int(steps))
 res = st.session_state.get("explode")
 if res is not None:
-    st.caption(f"Spectral radius of the initial W_hh: {res.radius:.2f}. "
-               + " ".join(f"{k} diverged at step {s}." for k, s in res.diverged.items() if s))
     left, right = st.columns(2)
     left.plotly_chart(figures.training_curves(res.histories, "grad_norm", title="Gradient norm before clipping",
                                               y_title="‖∇L‖ (log scale)", log_y=True), key="gr_ex_grad",
                       width="stretch", theme=None)
     right.plotly_chart(figures.training_curves(res.histories, "loss", title="Training loss", y_title="loss (nats)"),
                        key="gr_ex_loss", width="stretch", theme=None)
+    st.markdown("**Measured:** " + narrate.explode_sentence(res.histories, res.diverged, res.radius))
     ui.look_for("spikes of the gradient norm by tens or hundreds of times are exploding gradients; without "
                 "clipping each spike throws the weights far away and the loss jumps. Clipping rescales the "
                 "step to norm 1, so the same spike moves the weights only a little.")

@@ -4,11 +4,10 @@ gradients, the forget gate and the cell state will do, then sees the measurement
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from datasets.lessons import HEADLINE
-from lstm_core import figures
+from lstm_core import figures, narrate
 from pages import frame, session, ui
 
 frame.ensure_router()
@@ -26,7 +25,11 @@ except Exception as e:  # noqa: BLE001 - a missing lesson must not show a traceb
 lstm, rnn = lab.trace("lstm"), lab.trace("rnn")
 symbol, T = lstm.tokens[0], lstm.steps
 f = lstm.layers[0].gates["f"]
-memory_unit = int(np.argmax(f.mean(axis=0)))  # the unit whose forget gate stays most open
+memory = lab.memory_units("lstm")
+memory_unit = memory.order[0]  # the unit whose cell state best names the cue during the delay (held out)
+c_unit = lstm.quantity("c")[: T - 1, memory_unit]
+CELL_OPTIONS = {"decays towards 0": 0, "holds its value": 1, "ramps up": 2, "ramps down": 2, "moves up and down": 3,
+                "stays near 0": 0}
 
 
 def question(k: int, text: str, options: list[str], right: int, reveal) -> None:
@@ -59,37 +62,48 @@ def reveal_accuracy() -> None:
 def reveal_gradients() -> None:
     st.plotly_chart(figures.gradient_curves({"lstm": lstm, "rnn": rnn}), key="gl_grad", width="stretch", theme=None)
     g = rnn.grad_h
-    st.markdown(f"The RNN's gradient at the first letter is {g[0]:.1e}, at the `?` {g[-1]:.1e}: the signal that "
-                "should teach it to store the letter never arrives. That is the vanishing gradient.")
+    st.markdown(f"The RNN's gradient at the first letter is {g[0]:.1e}, at the `?` {g[-1]:.1e}. "
+                + narrate.gradient_sentence({"lstm": lstm, "rnn": rnn}))
 
 
 def reveal_forget() -> None:
-    st.plotly_chart(figures.gate_heatmap(lstm, "f", title="LSTM forget gate f after training"), key="gl_f",
-                    width="stretch", theme=None)
-    st.markdown(f"Most units keep f close to 1 for the whole sequence (unit {memory_unit}: mean "
-                f"{f[:, memory_unit].mean():.3f}). Multiplying the cell state by ≈ 1 at every step is what lets "
-                "both the memory and its gradient cross 100 steps.")
+    start = lab.trace("lstm", 0)
+    left, right = st.columns(2)
+    left.plotly_chart(figures.gate_heatmap(start, "f", title="forget gate f at step 0"), key="gl_f0",
+                      width="stretch", theme=None)
+    right.plotly_chart(figures.gate_heatmap(lstm, "f", title="forget gate f after training"), key="gl_f",
+                       width="stretch", theme=None)
+    st.markdown(narrate.init_sentence(start, lstm, view.step, view.model_cfgs["lstm"].gate_init)
+                + " So training did not put the forget gates near 1: the initialisation did, and training kept "
+                "them there where they are useful. Multiplying the cell state by about 1 at every step is what lets "
+                "both the memory and its gradient cross 100 steps; the Gates page lets you train the same lesson "
+                "with PyTorch's default initialisation instead.")
 
 
 def reveal_cell() -> None:
     st.plotly_chart(figures.unit_lines(lstm, memory_unit), key="gl_unit", width="stretch", theme=None)
-    c = lstm.layers[0].gates["c"][:, memory_unit]
-    st.markdown(f"Unit {memory_unit}'s cell state moves from {c[0]:+.2f} after the first letter to {c[-2]:+.2f} "
-                "just before the `?`: the conveyor belt carries the letter across the distractors.")
+    st.markdown(f"Unit {memory_unit} is the unit whose cell state best names the first letter during the delay "
+                f"({memory.accuracy[memory_unit]:.0%} of {memory.sequences} held-out sequences). Its cell state "
+                f"{narrate.shape_of(c_unit)}: {c_unit[0]:+.2f} after the first letter, {c_unit[-1]:+.2f} just before "
+                "the `?`. What carries the letter is the level it reaches, different for each letter, not a "
+                "copy of the letter held still.")
 
 
 question(1, "Which answer must the model give at the `?`?",
          ["the letter just before the `?`", "the first letter of the sequence", "the most frequent letter"],
          1, reveal_task)
-question(2, "After 1,500 training steps on the same batches, where will the vanilla RNN's accuracy be?",
-         ["near chance (about 12 %)", "about 50 %", "near 100 %, like the LSTM"], 0, reveal_accuracy)
+# the right answers are read from the measurements of the lesson shown, not written for the textbook story
+question(2, f"After {view.step:,} training steps on the same batches, where will the vanilla RNN's accuracy be?",
+         ["near chance (about 12 %)", "about 50 %", "near 100 %, like the LSTM"],
+         narrate.accuracy_band(view.task, view.latest_val("rnn")), reveal_accuracy)
 question(3, "Where is the RNN's gradient ‖dL/dh_t‖ smallest?",
          ["at the start of the sequence, where the letter is", "at the end, near the `?`", "the same everywhere"],
-         0, reveal_gradients)
+         narrate.smallest_gradient_where(rnn.grad_h), reveal_gradients)
 question(4, "What does the trained LSTM's forget gate look like over the sequence?",
-         ["mostly near 0 (forget)", "mostly near 1 (keep)", "about 0.5 everywhere"], 1, reveal_forget)
-question(5, "And the cell state of a unit whose forget gate stays open?",
-         ["it decays to 0 within a few steps", "it holds its value from the letter to the `?`",
-          "it changes sign at every step"], 1, reveal_cell)
+         ["mostly near 0 (forget)", "mostly near 1 (keep)", "about 0.5 everywhere"], narrate.forget_band(f),
+         reveal_forget)
+question(5, "And the cell state of the unit that best remembers the letter, from the letter to the `?`?",
+         ["it decays to 0 within a few steps", "it holds one value", "it ramps steadily up or down",
+          "it swings up and down"], CELL_OPTIONS[narrate.shape_of(c_unit)], reveal_cell)
 ui.look_for("the same experiment, live: Home → Start the headline lesson. Every number here comes from the "
                 "pretrained run shipped with the app; Train & compare reproduces it with seed 0.")

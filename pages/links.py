@@ -11,6 +11,10 @@ from lstm_core.errors import ConfigError, DataError
 LINK_KEYS = ("task.", "model.", "train.", "models")
 
 
+def has_link() -> bool:
+    return any(k.startswith(LINK_KEYS) for k in st.query_params.to_dict())
+
+
 def spec_from_link() -> tuple[LabSpec | None, bool]:
     """(settings, play) from the URL, if it carries any; a bad link leaves a message and no settings."""
     q = st.query_params.to_dict()

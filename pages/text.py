@@ -6,10 +6,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from lstm_core import figures
+from lstm_core import figures, narrate
 from lstm_core.cells import CELLS, QUANTITIES
 from lstm_core.config import LabSpec, ModelConfig, TaskConfig, TrainConfig
 from lstm_core.errors import ConfigError, DataError, WorkerError
+from lstm_core.narrate import PROPERTIES
 from lstm_core.views import LabView
 from pages import controls, frame, live, session, ui
 
@@ -17,6 +18,7 @@ frame.ensure_router()
 lab = session.get_lab()
 view = lab.view()
 st.title("Text")
+ui.flash()
 
 if view.task.name != "text":
     st.info("The current run is not a text task. Start a character-level run on Python's documentation "
@@ -42,36 +44,64 @@ length = c2.slider("Characters to generate", 50, 600, 300, 50, key="tx_len")
 prompt = c3.text_input("Prompt", "The ", max_chars=200, key="tx_prompt")
 
 
+def vocabulary_note(view: LabView, prompt: str) -> str:
+    """Which characters of the prompt the model has never seen, and what it reads instead."""
+    known = set(view.task.symbols)
+    outside = sorted({c for c in prompt if c not in known})
+    if not outside or not known:
+        return ""
+    stand_in = "\ufffd" if "\ufffd" in known else view.task.symbols[0]
+    shown = ", ".join(f"`{ui.plain(c)}`" if c.strip() else repr(c) for c in outside[:10])
+    return (f"Not in the model's vocabulary ({len(known)} characters): {shown}. It reads each as "
+            f"`{ui.plain(stand_in) if stand_in.strip() else repr(stand_in)}`.")
+
+
 def draw(lab, view: LabView) -> None:
     task = view.task
-    st.caption(f"Step {view.step:,}. Held-out loss: "
-               + ", ".join(f"{ui.model_label(n)} {ui.metric_text(view, view.latest_val(n))}" for n in names)
-               + f"; a uniform guess costs {task.baseline:.2f} bits/char.")
+    st.markdown("**Measured:** " + narrate.metric_sentence(view) + f" A uniform guess costs {task.baseline:.2f} "
+                "bits/char.")
     st.subheader("Samples")
+    note = vocabulary_note(view, prompt or " ")
+    if note:
+        st.warning(note)
     cols = st.columns(len(names))
     for col, n in zip(cols, names):
         text = lab.sample_text(n, prompt or " ", int(length), float(temperature), seed=view.train_cfg.seed)
         col.markdown(f"**{ui.model_label(n)}**")
         col.code((prompt or " ") + text, language=None, wrap_lines=True)
-    ui.look_for("early on, samples are random characters; then common letters and spaces; then words and "
-                    "the corpus's layout. Low temperature repeats the likeliest phrase; high temperature invents.")
+    ui.look_for("early on, samples are random characters; then common letters and spaces; then words and the "
+                "corpus's layout. Low temperature repeats the likeliest phrase; high temperature invents.")
 
     st.subheader("What does one unit track?")
     d1, d2, d3 = st.columns(3)
     model = d1.radio("Model", names, format_func=ui.model_label, horizontal=True, key="tx_model")
     cell = CELLS[view.cell(model)]
-    q = d2.selectbox("Colour by", cell.panel, key="tx_q", format_func=lambda k: QUANTITIES[k].label)
+    units = lab.text_units(model)
+    choices = [*units.best, "a unit of my choice"]
+    pick = d2.selectbox("Colour by the unit that best tracks", choices, key="tx_prop",
+                        format_func=lambda p: p if p not in units.best else
+                        f"{p} (unit {units.best[p][0]}, r = {units.best[p][1]:+.2f})")
     H = view.hidden(model)
-    ui.clamp_state("tx_unit", 0, H - 1, 0)
-    unit = d3.number_input(f"Unit (0 to {H - 1})", 0, H - 1, key="tx_unit")
+    if pick in units.best:
+        q, unit = units.quantity, units.best[pick][0]
+        st.markdown(f"**Measured:** over {units.characters:,} held-out characters, unit {unit}'s "
+                    f"{QUANTITIES[q].label} correlates with *{pick}* ({PROPERTIES[pick]}) at r = "
+                    f"{units.best[pick][1]:+.2f}; the other properties' best units: "
+                    + "; ".join(f"{p} unit {u} (r = {r:+.2f})" for p, (u, r) in units.best.items() if p != pick)
+                    + ".")
+    else:
+        q = d3.selectbox("Colour by", cell.panel, key="tx_q", format_func=lambda k: QUANTITIES[k].label)
+        ui.clamp_state("tx_unit", 0, H - 1, 0)
+        unit = d3.number_input(f"Unit (0 to {H - 1})", 0, H - 1, key="tx_unit")
     tr = lab.passage(model, 400)
     vals = tr.quantity(q)[:, int(unit)]
     gate = QUANTITIES[q].range == "gate"
     lo, hi = (0.0, 1.0) if gate else (-float(np.abs(vals).max() or 1.0), float(np.abs(vals).max() or 1.0))
-    st.html(figures.text_heat_html(list(tr.tokens), vals, lo, hi, scale="Cividis" if gate else "RdBu"))
-    ui.look_for("Karpathy found units that track quotes, line length or indentation. Try a few units of the "
-                    "cell state c: one that changes colour at spaces, line ends or brackets has learned that "
-                    "structure. Hover a character for the exact value.")
+    scale = "Cividis" if gate else "RdBu"
+    st.html(figures.scale_legend_html(lo, hi, scale, f"unit {unit}, {QUANTITIES[q].label}"))
+    st.html(figures.text_heat_html(list(tr.tokens), vals, lo, hi, scale=scale))
+    ui.look_for("each character is coloured by the unit's value as the model reads it (hover for the number). "
+                "A unit that changes colour at quotes, brackets, spaces or line ends has learned that structure.")
 
 
 live.live(draw)

@@ -1,5 +1,6 @@
-"""Train & compare: choose a task and settings; the LSTM and the vanilla RNN (and optionally a GRU) train side by
-side on identical batches, with live curves of loss, the task metric (baseline drawn) and gradient norm."""
+"""Train & compare: choose a task and settings; models from the cell registry (an LSTM and a vanilla RNN by default)
+train side by side on identical batches, with live curves of loss, the task metric (baseline drawn) and gradient
+norm, each with the sentence its numbers make."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import streamlit as st
 
 from datasets.corpora import CORPORA, UPLOAD, check_text
 from datasets.series import SERIES
-from lstm_core import figures
+from lstm_core import figures, narrate
+from lstm_core.cells import CELLS, label
 from lstm_core.config import LabSpec, ModelConfig, TaskConfig, TrainConfig, bound
 from lstm_core.errors import ConfigError, DataError, WorkerError
 from lstm_core.tasks import TASKS
@@ -21,6 +23,20 @@ st.title("Train & compare")
 ui.flash()
 
 TITLES = {"corpus": lambda n: CORPORA[n].title, "series": lambda n: SERIES[n].title}
+INIT_WORDS = {
+    "chrono": "chrono: the forget gates' biases spread over the task's time lag (Tallec & Ollivier 2018), so the "
+              "forget gates start near 1 and the input gates near 0",
+    "forget-bias": "forget-bias: every forget gate's bias set to the value below (1 is the classic choice)",
+    "default": "default: PyTorch's own, so every gate starts near 0.5 and a memory fades as 0.5 per step",
+}
+
+
+def init_note(task: str, gate_init: str) -> str:
+    """Which LSTM gate initialisation is in use, and why, for the settings form."""
+    spec = TASKS[task]
+    if gate_init == "auto":
+        return f"In use: {INIT_WORDS[spec.gate_init]}. Auto picks it for this task: {spec.why_init}."
+    return f"In use: {INIT_WORDS[gate_init]}."
 
 
 def task_settings(tc: TaskConfig) -> tuple[dict, object]:
@@ -35,8 +51,9 @@ def task_settings(tc: TaskConfig) -> tuple[dict, object]:
         else:
             kw[f] = widgets.number(TaskConfig, f, value, f"tr_{f}")
     if kw.get("corpus") == UPLOAD:
-        upload = st.file_uploader("UTF-8 text file (at most 5 MB)", type=["txt", "md", "py", "csv"],
-                                  key="tr_upload")
+        # no file-type filter: a refused type would leave the previous file in place without a word; every
+        # file is read here and refused, if it must be, with one sentence
+        upload = st.file_uploader("UTF-8 text file (at most 5 MB)", key="tr_upload")
         kw["text_file"] = "upload"
     return kw, upload
 
@@ -50,10 +67,12 @@ def settings(view: LabView) -> None:
         kw, upload = task_settings(tc)
     with c2:
         st.markdown("**Models** (same batches, same seed)")
-        use_gru = st.checkbox("Add a GRU as a third model", value="gru" in view.model_cfgs, key="tr_gru")
+        cells = st.multiselect("Models", list(CELLS), default=view.names, max_selections=3, format_func=label,
+                               key="tr_models", help="Up to three cells, trained side by side on identical batches.")
         hidden = widgets.offered(ModelConfig, "hidden", mc.hidden, "tr_hidden", text="Hidden units")
         layers = st.radio("Layers", [1, 2], index=mc.layers - 1, horizontal=True, key="tr_layers")
         gate_init = widgets.choice(ModelConfig, "gate_init", mc.gate_init, "tr_init", text="LSTM gate-bias init")
+        st.caption(init_note(kw["name"], gate_init))
         forget_bias = widgets.number(ModelConfig, "forget_bias", mc.forget_bias, "tr_fbias",
                                      text="Forget bias (for forget-bias init)")
         dropout = st.slider("Dropout", 0.0, bound(ModelConfig, "dropout").hi, mc.dropout, 0.05, key="tr_dropout")
@@ -76,10 +95,11 @@ def settings(view: LabView) -> None:
                 if upload is None:
                     raise DataError("choose a text file to upload first.")
                 text = check_text(upload.getvalue())
+            if not cells:
+                raise ConfigError("choose at least one model.")
             task = TaskConfig(**kw)
             model = dict(hidden=hidden, layers=layers, dropout=dropout, gate_init=gate_init,
                          forget_bias=float(forget_bias))
-            cells = ["lstm", "rnn"] + (["gru"] if use_gru else [])
             train = trc.replace(seed=session.seed(), device=session.device(), lr=float(lr),
                                 clip=float(clip) if clip_on else 0.0, weight_decay=float(wd), batch=int(batch),
                                 steps=int(steps), patience=int(patience))
@@ -97,9 +117,10 @@ if not frame.presenter():
 st.markdown(f"**{view.task.title}.** Seed {view.train_cfg.seed}, "
             + ", ".join(f"{ui.model_label(n)} ({m.hidden} units)" for n, m in view.model_cfgs.items()) + ".")
 controls.controls(view, "tr")
-if view.snapshot_steps:
+if view.snapshot_steps and not session.is_playing() and lab.origin[0] == "lesson":
     st.info(f"This is a pretrained lesson, shown at step {view.step:,} with the curves it was trained with "
-            "(`make pretrained`). Press Reset to train the same models again, live, from step 0.")
+            "(`make pretrained`). Press Reset (in presenter mode: Train it live) to train the same models again, "
+            "live, from step 0.")
 
 
 def draw(lab, view: LabView) -> None:
@@ -116,22 +137,22 @@ def draw(lab, view: LabView) -> None:
         base = task.baseline if task.baseline_of == "loss" else None
         fig = figures.training_curves(histories, "loss", baseline=base, baseline_label=task.baseline_label,
                                       title="Training loss", y_title="loss (nats)", smooth=1)
-        st.plotly_chart(fig, key="tr_loss_chart", width="stretch", theme=None)
-        ui.look_for("both curves start at the same height. The LSTM's falls once it finds the memory; "
-                    "the vanilla RNN's stays flat at the chance level on long lags.")
+        ui.chart(fig, "tr_loss_chart", narrate.loss_sentence(view),
+                 "every model starts from the same height on the same batches; a curve that falls has found "
+                 "something to learn, one that stays flat has not.")
     with right:
         base = task.baseline if task.baseline_of == "metric" else None
         fig = figures.training_curves(histories, "val_metric", baseline=base, baseline_label=task.baseline_label,
                                       title=f"Held-out {task.metric_name.replace('_', ' ')}",
                                       y_title=task.metric_name.replace("_", " "))
-        st.plotly_chart(fig, key="tr_metric_chart", width="stretch", theme=None)
-        ui.look_for("the dashed line is what a model with no memory scores. A curve that never leaves it "
-                    "has learned nothing about the past.")
+        ui.chart(fig, "tr_metric_chart", narrate.metric_sentence(view),
+                 "the dashed line is what a model with no memory scores. A curve that never leaves it has learned "
+                 "nothing about the past.")
     fig = figures.training_curves(histories, "grad_norm", title="Gradient norm per step (before clipping)",
                                   y_title="‖∇L‖ (log scale)", log_y=True)
-    st.plotly_chart(fig, key="tr_grad_chart", width="stretch", theme=None)
-    ui.look_for("a vanilla RNN's gradient norm is tiny on long lags: the error signal from the answer "
-                "barely reaches the first symbol. Spikes mean exploding gradients; clipping caps them.")
+    ui.chart(fig, "tr_grad_chart", narrate.grad_norm_sentence(view),
+             "how large each model's update signal is. Spikes of tens or hundreds of times are exploding "
+             "gradients, which clipping caps; the Vanishing gradients page shows where along the sequence it goes.")
 
 
 live.live(draw)

@@ -27,8 +27,23 @@ def flash() -> None:
 
 
 def look_for(text: str) -> None:
-    """The one or two sentences beside every chart that say what to look for."""
+    """The one or two sentences beside every chart that say how to read it (no fact about the run: those are
+    measured, see `chart`)."""
     st.caption(f"**What to look for:** {text}")
+
+
+def chart(fig, key: str, says: str = "", look: str = "") -> None:
+    """A chart, the sentence computed from its numbers (lstm_core.narrate: its text twin), how to read it, and a
+    toggle that shows the numbers it draws as a table."""
+    st.plotly_chart(fig, key=key, width="stretch", theme=None)
+    if says:
+        st.markdown(f"**Measured:** {says}")
+    if look:
+        look_for(look)
+    if st.toggle("Show the numbers", key=f"{key}_numbers", help="The values this chart draws, as a table."):
+        from lstm_core.figures import table
+
+        st.dataframe(table(fig), hide_index=True, height=260)
 
 
 def model_label(name: str) -> str:

@@ -153,8 +153,9 @@ def test_gate_heatmap_is_unit_by_time_on_the_fixed_scale(traces, q):
     np.testing.assert_array_equal(hm.z, arr.T)  # z[unit][t]
     assert hm.z[3][5] == arr[5, 3]
     assert (hm.zmin, hm.zmax) == (F.SCALES[q].zmin, F.SCALES[q].zmax)
-    assert hm.customdata[0][0] == t.tokens[0] and hm.customdata[-1][-1] == t.tokens[-1]
-    assert "%{customdata}" in hm.hovertemplate and "%{z:.4f}" in hm.hovertemplate
+    assert hm.customdata[0][0][0] == t.tokens[0] and hm.customdata[-1][-1][0] == t.tokens[-1]
+    assert int(hm.customdata[3][5][1]) == 3  # the unit, for the hover
+    assert "%{customdata[0]}" in hm.hovertemplate and "%{z:.4f}" in hm.hovertemplate
     assert fig.layout.xaxis.ticktext[0] == t.tokens[0] and fig.layout.xaxis.ticktext[-1] == "?"
     assert fig.layout.yaxis.title.text == "hidden unit" and "timestep" in fig.layout.xaxis.title.text
 
@@ -181,7 +182,7 @@ def test_data_tokens_are_escaped_and_whitespace_made_visible(traces):
     t = dataclasses.replace(traces["lstm"], tokens=("<b>", "\n", " ", *traces["lstm"].tokens[3:]))
     fig = F.gate_heatmap(t, "c")
     assert list(fig.layout.xaxis.ticktext[:3]) == ["&lt;b&gt;", "↵", "␣"]
-    assert fig.data[0].customdata[0][0] == "&lt;b&gt;"
+    assert fig.data[0].customdata[0][0][0] == "&lt;b&gt;"
 
 
 def test_long_sequences_thin_the_tick_labels_but_keep_first_and_last():

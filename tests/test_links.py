@@ -44,9 +44,9 @@ def test_bad_links_are_refused(query, words):
 
 
 def run_link(query: dict[str, str]) -> AppTest:
+    """A link to Train & compare, opened in a new session (so the link's page is the first page run)."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params.update(query)
-    at.run()
     at.switch_page(page_path("pages/train.py")).run()
     return at
 
@@ -64,8 +64,9 @@ def test_opening_a_link_reproduces_the_run():
         next(b for b in at.button if b.key == "tr_step").click().run()
     solo = lab_from_query(query)
     solo.advance(3)
+    view = at.session_state["lab"].view()
     for name in solo.trainers:
-        np.testing.assert_array_equal([r.loss for r in lab.view().histories[name]],
+        np.testing.assert_array_equal([r.loss for r in view.histories[name]],
                                       [r.loss for r in solo.trainers[name].history])
     # the address bar now carries the run's settings
     assert at.query_params["task.lag"] == ["9"] or at.query_params["task.lag"] == "9"

@@ -22,6 +22,11 @@ def heatmaps(fig: dict) -> list[dict]:
     return [t for t in fig["data"] if t["type"] == "heatmap"]
 
 
+def rows(solo, name: str, step: int | None = None) -> list[int]:
+    """The heatmaps' row order on recall: the memory units first (measured on the solo run at that step)."""
+    return list(solo.memory_units(name, step).order)
+
+
 def test_heatmaps_hold_the_trace_values_and_the_scrubber_moves():
     lab, solo = labs()
     at = open_page("pages/gates.py", {"lab": lab})
@@ -30,7 +35,7 @@ def test_heatmaps_hold_the_trace_values_and_the_scrubber_moves():
     hms = heatmaps(chart(at, "gt_panel"))
     assert len(hms) == 6  # f, i, g, o, c, h
     z = np.asarray(hms[0]["z"], dtype=float)  # forget gate, units down, time across
-    np.testing.assert_allclose(z, tr.layers[0].gates["f"].T, atol=1e-6)
+    np.testing.assert_allclose(z, tr.layers[0].gates["f"].T[rows(solo, "lstm")], atol=1e-6)
     shapes_before = chart(at, "gt_panel")["layout"].get("shapes", [])
     at.slider(key="gt_t").set_value(3).run()
     no_exception(at)
@@ -47,8 +52,8 @@ def test_choosing_gru_shows_its_gates():
     no_exception(at)
     assert set(at.multiselect(key="gt_q_gru").value) == {"z", "r", "n", "h"}
     hms = heatmaps(chart(at, "gt_panel"))
-    np.testing.assert_allclose(np.asarray(hms[0]["z"], dtype=float), solo.trace("gru").layers[0].gates["z"].T,
-                               atol=1e-6)
+    np.testing.assert_allclose(np.asarray(hms[0]["z"], dtype=float),
+                               solo.trace("gru").layers[0].gates["z"].T[rows(solo, "gru")], atol=1e-6)
     assert "gt_h_gru" in [el.key for el in at.get("plotly_chart")]
 
 
@@ -63,7 +68,8 @@ def test_pretrained_lesson_scrubs_through_snapshots():
     at.select_slider(key="gt_snap").set_value(0).run()
     no_exception(at)
     start = np.asarray(heatmaps(chart(at, "gt_panel"))[0]["z"], dtype=float)
-    np.testing.assert_allclose(start, solo.trace("lstm", 0).layers[0].gates["f"].T, atol=1e-6)
+    np.testing.assert_allclose(start, solo.trace("lstm", 0).layers[0].gates["f"].T[rows(solo, "lstm", 0)],
+                               atol=1e-6)
     assert not np.allclose(start, final)
 
 
@@ -74,3 +80,27 @@ def test_series_overlay_shows_input_target_prediction():
     fig = chart(at, "gt_series")
     names = " ".join(str(t.get("name")) for t in fig["data"])
     assert "input" in names.lower() and "target" in names.lower() and "LSTM" in names
+
+
+def test_the_shipped_lesson_shows_its_memory_units_its_start_and_its_saturation():
+    from lstm_core import narrate
+    from lstm_core.lessons import open_lesson, read_lesson
+
+    at = open_page("pages/gates.py")
+    no_exception(at)
+    solo = open_lesson(read_lesson("recall-100"))
+    said = " ".join(m.value for m in at.markdown if m.value.startswith("**Measured:**"))
+    assert narrate.memory_sentence(solo.memory_units("lstm")) in said
+    assert narrate.init_sentence(solo.trace("lstm", 0), solo.trace("lstm"), 1500, "chrono") in said
+    assert "at step 0" in said and "chrono initialisation" in said
+    assert {"gt_memory", "gt_f0", "gt_f1", "gt_sat", "gt_sat_units"} <= {el.key for el in at.get("plotly_chart")}
+    bars = chart(at, "gt_memory")["data"][0]
+    assert [int(x) for x in bars["x"]][:3] == list(solo.memory_units("lstm").order[:3])
+    # the numbers behind a chart, on request
+    at.toggle(key="gt_memory_numbers").set_value(True).run()
+    assert at.dataframe
+    # the same lesson with PyTorch's default initialisation, one click away
+    next(b for b in at.button if b.key == "gt_default_init").click().run()
+    no_exception(at)
+    view = at.session_state["lab"].view()
+    assert view.model_cfgs["lstm"].gate_init == "default" and at.session_state["playing"]

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
-from apptest_util import chart, no_exception, open_page
+from apptest_util import APP, TIMEOUT, chart, no_exception, open_page, page_path
+from streamlit.testing.v1 import AppTest
 from conftest import small_spec
 
 from lstm_core.pool.client import RemoteLab
@@ -48,3 +50,28 @@ def test_presenter_mode_hides_settings_and_enlarges_type():
     assert not any(e.label.startswith("Settings") for e in at.expander)
     assert not [b for b in at.button if b.key in ("tr_step", "tr_reset")]
     assert any("font-size: 3.4rem" in str(h.proto) for h in at.get("html"))
+
+
+def test_presenter_mode_offers_train_it_live_on_a_finished_lesson():
+    at = open_page("pages/train.py")  # the pretrained headline lesson, finished at step 1,500
+    at.sidebar.toggle(key="sb_presenter").set_value(True).run()
+    no_exception(at)
+    assert [b.label for b in at.button if b.key.startswith("tr_")] == ["▶ Train it live"]
+    next(b for b in at.button if b.key == "tr_live").click().run()
+    no_exception(at)
+    view = at.session_state["lab"].view()
+    assert at.session_state["playing"] and view.step == 0 and at.session_state["lab"].origin == ("fresh",)
+    assert [b.label for b in at.button if b.key.startswith("tr_")] == ["Pause"]
+
+
+@pytest.mark.parametrize("page", ["pages/home.py", "pages/gates.py", "pages/text.py", "pages/gradients.py", "pages/surgery.py",
+                                  "pages/by_hand.py", "pages/export.py"])
+def test_a_bad_link_is_named_on_the_page_it_opens(page):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.query_params.update({"task.lag": "-1", "train.lr": "fast", "models": "lstm,cnn"})
+    at.switch_page(page_path(page)).run()  # the link opens this page directly
+    no_exception(at)
+    assert (at.title[0].value == "LSTM Gate Lab") == (page == "pages/home.py")
+    (msg,) = [e.value for e in at.error]
+    assert "link's settings were not used" in msg
+    assert "lag must be between" in msg and "train.lr" in msg and "models must list" in msg  # every bad value

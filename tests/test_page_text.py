@@ -29,5 +29,7 @@ def test_samples_and_coloured_text_are_escaped():
     html = " ".join(str(h.proto) for h in at.get("html"))
     assert "<script>" not in html and "&lt;" in html
     assert "<b>" not in html
+    assert "linear-gradient" in html  # every coloured text has its colour legend
+    at.selectbox(key="tx_prop").set_value("a unit of my choice").run()
     at.number_input(key="tx_unit").set_value(3).run()
     no_exception(at)

@@ -58,7 +58,7 @@ def test_play_trains_in_the_worker_and_the_next_refresh_shows_it():
 
 def test_choosing_gru_adds_a_third_model():
     at = open_page("pages/train.py", {"lab": remote_lab()})
-    at.checkbox(key="tr_gru").check().run()
+    at.multiselect(key="tr_models").select("gru").run()
     next(b for b in at.button if b.key == "tr_apply").click().run()
     no_exception(at)
     lab = at.session_state["lab"]

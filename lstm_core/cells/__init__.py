@@ -50,11 +50,17 @@ class Cell:
     blocks: int  # gate blocks stacked in W_ih and W_hh (PyTorch's layout): LSTM 4 (i, f, g, o), GRU 3, RNN 1
     impl: str  # the module with its code: layer (torch), init_gates, forward and backward (numpy, for traces)
     about: str  # one sentence: what this cell does with its state
+    surgery: bool = True  # its forward takes clamps (lstm_core/surgery.py)
 
     @property
     def quantities(self) -> tuple[str, ...]:
         """Every quantity of one unit over time: the gates, then h."""
         return (*self.gates, "h")
+
+    @property
+    def clampable(self) -> tuple[str, ...]:
+        """What gate surgery may hold: its gates and its memory state (c, or h for cells without c)."""
+        return self.gates if "c" in self.gates else (*self.gates, "h")
 
     def layer_params(self, input_size: int, hidden: int) -> int:
         """Weights and biases of one recurrent layer: W_ih, W_hh, b_ih, b_hh for each gate block."""

@@ -1,0 +1,35 @@
+"""Measurements the app shows, made by scripts in this repository and shipped as small CSV files in
+datasets/measured/ (the Makefile target named beside each remakes it). Read without torch."""
+
+from __future__ import annotations
+
+import csv
+import functools
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent / "measured"
+
+
+def _rows(name: str) -> list[dict]:
+    path = ROOT / name
+    if not path.is_file():
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for k, v in r.items():
+            try:
+                r[k] = int(v)
+            except (TypeError, ValueError):
+                try:
+                    r[k] = float(v)
+                except (TypeError, ValueError):
+                    pass
+    return rows
+
+
+@functools.lru_cache(maxsize=1)
+def init_default() -> list[dict]:
+    """Recall with the LSTM's gates initialised as PyTorch does (near 0.5), lags 20 and 100, seeds 0-4, 30 s of
+    training each (`make measure-init`): one row per run, as `python -m lstm_core sweep` writes them."""
+    return _rows("init_default.csv")
