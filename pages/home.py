@@ -9,13 +9,9 @@ from pages import frame
 frame.ensure_router()
 st.title("LSTM Gate Lab")
 if "lab" not in st.session_state:
-    from pages import links
+    from pages import session
 
-    if links.has_link():  # a shared link opened on Home: build its run now, or say here why not
-        from pages import session, ui
-
-        session.get_lab()
-        ui.flash()
+    session.open_link_here()
 st.markdown(
     """
 **Train a small LSTM and a vanilla RNN live, side by side, on the same data, and watch what happens inside.**

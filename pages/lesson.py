@@ -12,6 +12,7 @@ from pages import frame, session, ui
 
 frame.ensure_router()
 st.title("Guided lesson: why the LSTM remembers")
+session.open_link_here()
 
 try:
     if "gl_lab" not in st.session_state:  # the shipped run, shared read-only by every learner

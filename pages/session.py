@@ -63,11 +63,25 @@ def get_lab() -> RemoteLab:
             except (ConfigError, DataError, WorkerError) as e:
                 st.session_state.flash = f"The link's settings were not used: {e}"
                 play = False
-        st.session_state.lab = lab or default_lab()
+        try:
+            st.session_state.lab = lab or default_lab()
+        except WorkerError as e:  # the workers are down: one sentence, and this page waits for them
+            st.error(f"The training workers are not answering ({e}) Reload the page in a moment.")
+            st.stop()
         st.session_state.playing = play
     lab = st.session_state.lab
     links.sync(lab.spec)
     return lab
+
+
+def open_link_here() -> None:
+    """On a page that does not train (Home, Guided lesson): a shared link opened here builds its run now, or says
+    here why it cannot."""
+    if "lab" not in st.session_state and links.has_link():
+        from pages import ui
+
+        get_lab()
+        ui.flash()
 
 
 def build(spec: LabSpec, text: str | None = None) -> RemoteLab:

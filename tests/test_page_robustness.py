@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 from apptest_util import APP, TIMEOUT, chart, no_exception, open_page, page_path
-from streamlit.testing.v1 import AppTest
 from conftest import small_spec
+from streamlit.testing.v1 import AppTest
 
 from lstm_core.pool.client import RemoteLab
 from lstm_core.tasks.base import Batch
@@ -64,8 +64,11 @@ def test_presenter_mode_offers_train_it_live_on_a_finished_lesson():
     assert [b.label for b in at.button if b.key.startswith("tr_")] == ["Pause"]
 
 
-@pytest.mark.parametrize("page", ["pages/home.py", "pages/gates.py", "pages/text.py", "pages/gradients.py", "pages/surgery.py",
-                                  "pages/by_hand.py", "pages/export.py"])
+BAD_LINK_PAGES = ["pages/home.py", "pages/gates.py", "pages/text.py", "pages/gradients.py", "pages/surgery.py",
+                  "pages/by_hand.py", "pages/export.py", "pages/lesson.py"]
+
+
+@pytest.mark.parametrize("page", BAD_LINK_PAGES)
 def test_a_bad_link_is_named_on_the_page_it_opens(page):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     at.query_params.update({"task.lag": "-1", "train.lr": "fast", "models": "lstm,cnn"})

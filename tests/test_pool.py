@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 from conftest import small_lab, small_spec
 
+from datasets.lessons import available as lessons_available
 from lstm_core.errors import LimitError
+from lstm_core.lessons import lesson_spec
 from lstm_core.pool import client as pool_client
 from lstm_core.pool import run as pool_run
 from lstm_core.pool.backends import LocalBackend, RayBackend
@@ -116,13 +118,28 @@ def test_a_killed_worker_loses_only_the_steps_since_its_checkpoint(pool, monkeyp
     os.kill(pid, signal.SIGKILL)
     wait_until(lambda: entry.worker not in pool.backend.workers(), 30)
     v = wait_until(lambda: lab.refresh(True), 60)  # rebuilt on a live worker from its checkpoint
-    assert "resumed from its last checkpoint" in (lab.notice() or "")
+    assert f"resumed from its last checkpoint, step {entry.checkpoint_step:,}," in (lab.notice() or "")
     assert v.step >= 0 and entry.worker in pool.backend.workers()
     done = wait_until(lambda: (v := lab.refresh(True)).done and v, 120)
     solo = small_lab(**{**SPEC, "train": {**SPEC["train"], "seed": 24, "steps": 300}}, steps=300)
     assert records(done) == [(r.loss, r.val_metric) for r in solo.trainers["lstm"].history]
     pool.tidy()
     assert len(pool.backend.workers()) == 2  # the dead worker was replaced
+
+
+def test_a_lesson_whose_worker_is_killed_resumes_where_it_began(pool):
+    name = sorted(lessons_available())[0]
+    lab = RemoteLab(lesson_spec(name), origin=("lesson", name), pool=pool)
+    step = lab.refresh(True).step
+    assert step > 0  # a shipped lesson opens at its last step
+    entry = pool.runs[lab.key]
+    os.kill(pool.backend.pid(entry.worker), signal.SIGKILL)
+    wait_until(lambda: entry.worker not in pool.backend.workers(), 30)
+    v = wait_until(lambda: lab.refresh(True), 60)
+    assert v.step == step
+    assert f"resumed from where it began, step {step:,}, on another worker" in (lab.notice() or "")
+    lab.close()
+    pool.tidy()
 
 
 def test_a_closed_tabs_session_is_released_and_its_idle_run_evicted(pool, monkeypatch):
@@ -160,6 +177,39 @@ print("torch" in sys.modules, lab.view().step)
                          env={**os.environ, "LAB_WORKERS": "1"})
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["False", "3"]
+
+
+def test_workers_outlive_the_thread_that_started_them_and_not_the_server():
+    """Streamlit starts the pool from a page's script thread, which ends with the page run: the workers must live
+    on (Linux's PR_SET_PDEATHSIG once killed them then); a server killed with kill -9 leaves no worker behind."""
+    probe = """
+import os, sys, threading, time
+from lstm_core.pool.client import get_pool
+t = threading.Thread(target=lambda: (get_pool(), time.sleep(15)))  # a page run, while the workers start
+t.start(); t.join()
+pool = get_pool()
+time.sleep(3)  # the workers would have been told to die with the thread by now
+print(pool.backend.workers() == [0, 1], *[pool.backend.pid(w) for w in pool.backend.workers()], flush=True)
+time.sleep(600)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", probe], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "LAB_WORKERS": "2", "PYTHONPATH": str(ROOT)})
+    try:
+        first, *pids = proc.stdout.readline().split()
+        pids = [int(p) for p in pids]
+        assert first == "True"  # the two first workers are alive after their thread ended, not replacements
+        assert all(Path(f"/proc/{p}").exists() for p in pids)
+    finally:
+        proc.kill()  # the server process, by kill -9
+        proc.wait()
+    wait_until(lambda: not any(Path(f"/proc/{p}").exists() and "zombie" not in _state(p) for p in pids), 30)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().split("State:")[1].split("\n")[0].lower()
+    except (OSError, IndexError):
+        return "zombie"
 
 
 def test_a_live_run_keeps_snapshots_to_scrub_through(pool):

@@ -88,8 +88,8 @@ class LocalBackend:
         try:
             with send_lock:
                 conn.send((req, method, args))
-        except (OSError, EOFError, ValueError):
-            self._lost(worker)
+        except (OSError, EOFError, ValueError) as e:
+            self._lost(worker, f"a request could not be sent ({type(e).__name__}: {e})")
         return fut
 
     def _read(self, worker: int) -> None:
@@ -97,21 +97,23 @@ class LocalBackend:
         while True:
             try:
                 req, ok, result = conn.recv()
-            except (EOFError, OSError):
-                self._lost(worker)
+            except (EOFError, OSError) as e:
+                self._lost(worker, f"its connection closed ({type(e).__name__})")
                 return
             fut = self._pending[worker].pop(req, None)
             if fut is not None:
                 (fut.set_result if ok else fut.set_exception)(result)
 
-    def _lost(self, worker: int) -> None:
+    def _lost(self, worker: int, why: str) -> None:
         with self._lock:
             entry = self._procs.pop(worker, None)
             pending = self._pending.pop(worker, {})
         if entry is not None:
             entry[1].close()
-            if entry[0].poll() is None:
+            code = entry[0].poll()
+            if code is None:
                 entry[0].kill()  # a worker we cannot talk to must not train on unseen
+            print(f"lstm_core.pool: worker {worker} lost: {why}; exit code {code}.", file=sys.stderr, flush=True)
         for fut in pending.values():
             if not fut.done():
                 fut.set_exception(WorkerLost(f"worker {worker} died"))

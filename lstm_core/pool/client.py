@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..config import LabSpec
-from ..errors import RunGone
+from ..errors import RunGone, WorkerError
 from ..views import LabView
 from .backends import LocalBackend, RayBackend, WorkerLost, default_workers
 
@@ -50,6 +50,7 @@ class RunEntry:
     checkpoint: str | None = None  # spool path of the latest checkpoint
     checkpoint_step: int = 0
     loaded: bool = False  # live in its worker (False until opened, once evicted, or when its worker died)
+    lost: bool = False  # its worker died; the sessions are told once the run is back
     loading: threading.Lock = field(default_factory=threading.Lock)  # one opening at a time
 
 
@@ -85,8 +86,15 @@ class Pool:
 
     def device(self) -> str:
         """What "auto" means on the workers: cuda, mps or cpu."""
+        for _ in range(3):
+            if self._device is not None:
+                break
+            try:
+                self._device = self._call(self._least_loaded(), "ping", ())["device"]
+            except WorkerLost:
+                continue
         if self._device is None:
-            self._device = self._call(self._least_loaded(), "ping", ())["device"]
+            raise WorkerError("the server's workers keep stopping; try again in a moment.")
         return self._device
 
     def known_device(self) -> str | None:
@@ -122,9 +130,29 @@ class Pool:
         return key, head
 
     def _ensure_loaded(self, key: str, entry: RunEntry) -> int:
-        """Open the run on its worker (a no-op there if it is live) and return its head step."""
+        """Open the run on its worker (a no-op there if it is live) and return its head step; if that worker has
+        died, on another one (the janitor starts a replacement), and its sessions are told in one sentence."""
         with entry.loading:
-            return self._load(key, entry)
+            for attempt in range(3):
+                with self.lock:
+                    if entry.worker not in self.backend.workers():
+                        entry.lost, entry.loaded = entry.lost or entry.loaded, False
+                        entry.worker = self._least_loaded()
+                try:
+                    head = self._load(key, entry)
+                    break
+                except WorkerLost:
+                    if attempt == 2:
+                        raise WorkerError("the server's workers keep stopping; try again in a moment.") from None
+            if entry.lost:
+                entry.lost = False
+                since = "its last checkpoint" if entry.checkpoint else "where it began"
+                with self.lock:
+                    for sid in entry.sessions:
+                        if sid in self.sessions:
+                            self.sessions[sid].notice = (f"The worker training this run stopped; the run resumed "
+                                                         f"from {since}, step {head:,}, on another worker.")
+            return head
 
     def _load(self, key: str, entry: RunEntry) -> int:
         restore = None
@@ -160,22 +188,9 @@ class Pool:
                 return self._call(entry.worker, method, (key, *args))
             except (WorkerLost, RunGone):
                 if attempt == 2:
-                    raise
-                self._recover(key, entry)
+                    raise WorkerError("the server's workers keep stopping; try again in a moment.") from None
+                self._ensure_loaded(key, entry)  # back on a live worker, from its latest checkpoint
         raise AssertionError("unreachable")
-
-    def _recover(self, key: str, entry: RunEntry) -> None:
-        """Put a run back on a live worker, from its latest checkpoint; its sessions are told in one sentence."""
-        with self.lock:
-            if entry.worker not in self.backend.workers():
-                entry.worker = self._least_loaded()
-                step = entry.checkpoint_step if entry.checkpoint else 0
-                for sid in entry.sessions:
-                    if sid in self.sessions:
-                        self.sessions[sid].notice = (f"The worker training this run stopped; the run resumed from "
-                                                     f"its last checkpoint, step {step:,}, on another worker.")
-            entry.loaded = False
-        self._ensure_loaded(key, entry)
 
     def notice(self, session: str) -> str | None:
         """A sentence for the page, once (a run resumed after its worker died)."""
@@ -210,7 +225,13 @@ class Pool:
         with self.lock:
             if cache_key in self._cache:
                 return self._cache[cache_key]
-        result = self._call(self._least_loaded(), "job", (name, kwargs))
+        for attempt in range(3):  # a worker that dies mid-job: the next live one does it
+            try:
+                result = self._call(self._least_loaded(), "job", (name, kwargs))
+                break
+            except WorkerLost:
+                if attempt == 2:
+                    raise WorkerError("the server's workers keep stopping; try again in a moment.") from None
         with self.lock:
             self._cache[cache_key] = result
             while len(self._cache) > QUERY_CACHE:
@@ -246,7 +267,7 @@ class Pool:
         try:
             return self.backend.call(worker, method, args).result(timeout=CALL_TIMEOUT)
         except FutureTimeout:
-            raise RuntimeError("the server is too busy to answer; try again in a moment.") from None
+            raise WorkerError("the server is too busy to answer; try again in a moment.") from None
 
     def _least_loaded(self) -> int:
         workers = self.backend.workers()
@@ -296,7 +317,7 @@ class Pool:
                     self._detach(sid, s.key)
             for key, entry in list(self.runs.items()):
                 if entry.loaded and entry.worker not in live:
-                    entry.loaded = False  # its worker died: rebuilt from its checkpoint on the next request
+                    entry.loaded, entry.lost = False, True  # its worker died: rebuilt on the next request
                 if entry.idle_since is not None and now - entry.idle_since > RUN_TTL and entry.loaded:
                     self.backend.call(entry.worker, "close", (key,))
                     entry.loaded = False

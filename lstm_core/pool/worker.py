@@ -150,14 +150,15 @@ def build_lab(spec: LabSpec, origin: tuple, text: str | None) -> Lab:
 
 
 def serve(conn, name: str) -> None:
-    """The local pool's worker process: requests from `conn` first, else train a slice, until the pipe closes."""
+    """The local pool's worker process: requests from `conn` first, else train a slice, until the pipe closes or
+    the server process is gone (a kill -9 of the server leaves no orphan training)."""
     from ..train import configure_torch
 
-    _die_with_parent()
+    parent = os.getppid()
     configure_torch(1)
     warm_up()
     core = WorkerCore(name)
-    while True:
+    while os.getppid() == parent:
         try:
             if conn.poll(0 if core.busy() else 0.5):
                 req_id, method, args = conn.recv()
@@ -173,15 +174,8 @@ def warm_up() -> None:
     Lab.from_spec(LabSpec(), None).advance(1)
 
 
-def _die_with_parent() -> None:
-    """Linux: end this worker when the server process ends, even by kill -9 (no orphans left training)."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+# Not PR_SET_PDEATHSIG: Linux sends it when the *thread* that started the worker ends, and the pool is started from
+# a Streamlit script thread that ends with its page run; that killed the first workers seconds after they started.
 
 
 if __name__ == "__main__":  # started by pool.backends.LocalBackend: python -m lstm_core.pool.worker FD NAME

@@ -1,0 +1,99 @@
+"""Classroom flows in a real Chromium (Debian's, driven by Playwright), beyond the headline lesson:
+gate surgery on the pretrained lesson, presenter mode, a bad link opened on each page, and a computed sentence
+that changes when the run changes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from browser_util import ARTIFACTS, open_browser, settle, start_server, wait_for
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server():
+    with start_server() as url:
+        yield url
+
+
+def goto(page, url: str, heading: str) -> None:
+    page.goto(url)
+    page.get_by_role("heading", name=heading).first.wait_for(timeout=90_000)
+    settle(page, 90)
+
+
+def measured(page) -> list[str]:
+    return [t for t in page.locator('[data-testid="stMarkdownContainer"]').all_inner_texts()
+            if t.startswith("Measured:")]
+
+
+def no_error_box(page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+
+def test_surgery_on_the_pretrained_lesson(server):
+    with open_browser() as page:
+        goto(page, server + "/gates", "Gates")
+        wait_for(lambda: page.locator(".js-plotly-plot").count() >= 4, 90, what="the gate charts")
+        assert any("guess of the cue" in t for t in measured(page))  # the memory units, found and named
+        goto(page, server + "/surgery", "Gate surgery")
+        page.get_by_role("button", name=re.compile("Forget everything at t = 50")).click()
+        wait_for(lambda: page.locator('[data-testid="stMetric"]').count() == 3, 90, what="the outcome")
+        settle(page)
+        values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+        assert values[0] == "100.0%" and values[1] == "56.6%"  # as measured (tests/test_surgery.py)
+        assert any("hurt, not erased" in t for t in measured(page))
+        page.screenshot(path=str(ARTIFACTS / "surgery.png"), full_page=True)
+        page.get_by_role("button", name=re.compile("Undo")).click()
+        wait_for(lambda: page.locator('[data-testid="stMetric"]').count() == 0, 60, what="the undo")
+        no_error_box(page)
+
+
+def test_presenter_mode_trains_a_finished_lesson_live_in_large_type(server):
+    with open_browser() as page:
+        goto(page, server + "/train", "Train & compare")
+        page.get_by_test_id("stSidebarUserContent").get_by_text("Presenter mode", exact=True).click()
+        button = page.get_by_role("button", name=re.compile("Train it live"))
+        button.wait_for(timeout=60_000)
+        settle(page)
+        sizes = page.evaluate("""() => {
+            const px = e => parseFloat(getComputedStyle(e).fontSize);
+            const v = document.querySelector('[data-testid="stMetricValue"]');
+            const l = document.querySelector('[data-testid="stMetricLabel"] p');
+            return [px(v), px(l)];
+        }""")
+        assert sizes[0] > 1.5 * sizes[1], sizes  # the figure is larger than its label, from the back of the room
+        page.screenshot(path=str(ARTIFACTS / "presenter.png"), full_page=True)
+        button.click()
+        page.get_by_role("button", name=re.compile("Pause")).wait_for(timeout=60_000)
+        wait_for(lambda: re.search(r"step ([\d,]+) of", page.locator('[data-testid="stProgress"]').first
+                                   .inner_text()) and int(re.search(r"step ([\d,]+) of", page.locator(
+                                       '[data-testid="stProgress"]').first.inner_text()).group(1).replace(",", ""))
+                 > 0, 90, what="training to start")
+        page.get_by_role("button", name=re.compile("Pause")).click()
+        no_error_box(page)
+
+
+@pytest.mark.parametrize("path", ["", "lesson", "train", "gates", "surgery", "gradients", "by_hand", "export", "text"])
+def test_a_bad_link_says_why_on_the_page_it_opens(server, path):
+    with open_browser(1400, 1400) as page:
+        page.goto(f"{server}/{path}?task.lag=-1&train.lr=fast")
+        page.locator('[data-testid="stAlertContentError"]').first.wait_for(timeout=90_000)
+        text = page.locator('[data-testid="stAlertContentError"]').first.inner_text()
+        assert "link's settings were not used" in text and "lag must be between" in text and "train.lr" in text
+        no_error_box(page)
+
+
+def test_a_computed_sentence_changes_when_the_run_changes(server):
+    with open_browser() as page:
+        goto(page, server + "/train?task.lag=20&train.seed=44&train.steps=400&train.val_every=10", "Train & compare")
+        wait_for(lambda: any("No held-out evaluation yet" in t for t in measured(page)), 90, what="the first sentence")
+        before = measured(page)
+        for _ in range(10):
+            page.get_by_role("button", name=re.compile(r"\+1 step")).click()
+            settle(page)
+        after = wait_for(lambda: (m := measured(page)) != before and m, 60, what="the sentences to change")
+        assert any("At step 10, held out" in t for t in after)
+        no_error_box(page)
