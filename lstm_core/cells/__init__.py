@@ -6,7 +6,8 @@ through time, for `trace`) lives in its own module, named by `Cell.impl`; adding
 line in `CELLS`.
 
 `QUANTITIES` names every gate and state a trace can hold, with its meaning, colour and range, so that the same
-gate has the same name and colour on every page.
+gate has the same name and colour on every page. A quantity that belongs to another (the right-to-left twin of a
+bidirectional LSTM's gate, a peephole term and the gate it feeds) shares that one's colour, in another dash.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class Quantity:
     color: str  # line colour on every page (Okabe-Ito, or Paul Tol where Okabe-Ito runs out)
     dash: str  # line dash, a second cue besides colour
     range: str  # "gate" (a sigmoid, 0 to 1), "tanh" (-1 to 1) or "state" (unbounded)
+    of: str = ""  # the quantity whose colour it shares (its left-to-right twin, the gate it feeds); "" if its own
 
 
 QUANTITIES: dict[str, Quantity] = {q.name: q for q in (
@@ -36,6 +38,31 @@ QUANTITIES: dict[str, Quantity] = {q.name: q for q in (
     Quantity("r", "reset gate r", "reset gate r (0 = ignore old h, 1 = use it)", "#882255", "dash", "gate"),
     Quantity("z", "update gate z", "update gate z (0 = take new n, 1 = keep old h)", "#56B4E9", "solid", "gate"),
     Quantity("n", "candidate n", "candidate n (-1 to 1)", "#999933", "dot", "tanh"),
+    # peephole LSTM: the part of a gate's pre-activation that reads the cell state (i, f the old one, o the new)
+    Quantity("pi", "peephole into i", "peephole p_i·c_(t-1) into i (+ opens it, - closes it)", "#E69F00", "dot",
+             "state", "i"),
+    Quantity("pf", "peephole into f", "peephole p_f·c_(t-1) into f (+ keep, - drop)", "#0072B2", "dot", "state", "f"),
+    Quantity("po", "peephole into o", "peephole p_o·c_t into o (+ show, - hide)", "#CC79A7", "dot", "state", "o"),
+    # bidirectional LSTM: the LSTM that reads right to left; at position t it has read x_(T-1) .. x_t
+    Quantity("i_rev", "input gate i, right to left", "input gate i, right to left (0 = ignore, 1 = write)",
+             "#E69F00", "longdashdot", "gate", "i"),
+    Quantity("f_rev", "forget gate f, right to left", "forget gate f, right to left (0 = drop, 1 = keep)",
+             "#0072B2", "longdashdot", "gate", "f"),
+    Quantity("g_rev", "candidate g, right to left", "candidate g, right to left (-1 to 1)", "#009E73",
+             "longdashdot", "tanh", "g"),
+    Quantity("o_rev", "output gate o, right to left", "output gate o, right to left (0 = hide, 1 = show)",
+             "#CC79A7", "longdashdot", "gate", "o"),
+    Quantity("c_rev", "cell state c, right to left", "cell state c, right to left (its conveyor belt runs "
+             "backwards)", "#000000", "longdashdot", "state", "c"),
+    Quantity("h_rev", "hidden state h, right to left", "hidden state h, right to left (-1 to 1)", "#D55E00",
+             "longdashdot", "tanh", "h"),
+    # attention over the RNN's own states: ctx is (T, H); a and e are time x time, row t looks at columns s <= t
+    Quantity("ctx", "context ctx", "context ctx (the attention's average of earlier h, -1 to 1)", "#44AA99",
+             "dashdot", "tanh"),
+    Quantity("a", "attention a", "attention a of step t on step s (0 = ignores it, 1 = reads only it)", "#332288",
+             "solid", "gate"),
+    Quantity("e", "attention score e", "attention score e = q_t·k_s/√d, before the softmax", "#AA4499", "dash",
+             "state"),
 )}
 
 
