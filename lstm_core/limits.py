@@ -1,10 +1,11 @@
 """What one session may ask of the server, checked from the settings alone, before anything is built.
 
 The work of one joint training step is estimated as 6 x parameters x timesteps x batch over all models (2
-floating-point operations per parameter and token forward, 4 backward: the usual estimate); parameters come
-from the cell registry's formula and the task's sizes, so a setting over the limit is refused without building
-a model, a task's data or a trace. bench/bench_limits.py measures the estimate against real steps: 25 GFLOP
-take 0.6-1 s here; the headline lesson takes 0.3 GFLOP.
+floating-point operations per parameter and token forward, 4 backward: the usual estimate), plus, for attention,
+its scores and context, which grow as timesteps²; both come from the cell registry's formulas and the task's
+sizes, so a setting over the limit is refused without building a model, a task's data or a trace.
+bench/bench_limits.py measures the estimate against real steps: 25 GFLOP take 0.6-1 s here; the headline lesson
+takes 0.3 GFLOP.
 """
 
 from __future__ import annotations
@@ -23,17 +24,15 @@ MAX_RUN_ZIP_BYTES = 48_000_000  # a run archive as uploaded; its members' own li
 
 
 def model_params(cfg: ModelConfig, input_size: int, output_size: int) -> int:
-    """Weights and biases of a model: its recurrent layers (the cell registry's formula) and the readout."""
-    cell, sizes = CELLS[cfg.cell], [input_size] + [cfg.hidden] * cfg.layers
-    layers = sum(cell.layer_params(sizes[k], cfg.hidden) for k in range(cfg.layers))
-    return layers + cfg.hidden * output_size + output_size
+    """Weights and biases of a model: its recurrent layers and the readout (the cell registry's formula)."""
+    return CELLS[cfg.cell].params(input_size, cfg.hidden, output_size, cfg.layers)
 
 
 def step_flops(task: TaskConfig, models: Iterable[ModelConfig], batch: int, text: str | None = None) -> float:
-    """Estimated floating-point operations of one joint training step of `models` on `task`."""
+    """Estimated floating-point operations of one joint training step of `models` on `task` (each cell's
+    `step_flops`: 6 x parameters x timesteps x batch, and the attention's term in timesteps²)."""
     inputs, outputs, steps = TASKS[task.name].cls().sizes(task, text)
-    params = sum(model_params(m, inputs, outputs) for m in models)
-    return 6.0 * params * steps * batch
+    return sum(CELLS[m.cell].step_flops(inputs, m.hidden, outputs, m.layers, steps, batch) for m in models)
 
 
 def check(task: TaskConfig, models: Iterable[ModelConfig], train: TrainConfig, text: str | None = None) -> None:

@@ -33,6 +33,7 @@ def test_palette_is_okabe_ito_and_one_colour_per_gate():
 def test_every_cell_names_quantities_the_registry_knows():
     for cell in CELLS.values():
         assert set(cell.gates) <= set(QUANTITIES) and set(cell.panel) == set(cell.quantities)
+        assert set(cell.pairs) <= set(QUANTITIES) and not set(cell.pairs) & set(cell.quantities)
         assert cell.quantities[-1] == "h" and cell.about and cell.label
     assert QUANTITIES["f"].range == "gate" and QUANTITIES["g"].range == "tanh" and QUANTITIES["c"].range == "state"
     assert label("rnn") == "vanilla RNN" and label("clipped at 1") == "clipped at 1"
@@ -40,12 +41,16 @@ def test_every_cell_names_quantities_the_registry_knows():
 
 @pytest.mark.parametrize("name", list(CELLS))
 def test_each_cell_module_has_its_torch_code(name):
+    import torch
+
     cell, impl = CELLS[name], CELLS[name].module()
     assert all(callable(getattr(impl, f)) for f in ("layer", "forward", "backward", "arrays"))
     layer = impl.layer(5, 3)
     assert tuple(layer.weight_hh_l0.shape) == (cell.blocks * 3, 3)
     assert sum(p.numel() for p in layer.parameters()) == cell.layer_params(5, 3)
     assert len(impl.PRE) == cell.blocks
+    out, _ = layer(torch.zeros(2, 4, 5))  # (batch, time, input): what it hands up is `width` wide
+    assert tuple(out.shape) == (2, 4, cell.width(3))
 
 
 def test_the_registry_loads_without_torch():

@@ -8,6 +8,9 @@ line in `CELLS`.
 `QUANTITIES` names every gate and state a trace can hold, with its meaning, colour and range, so that the same
 gate has the same name and colour on every page. A quantity that belongs to another (the right-to-left twin of a
 bidirectional LSTM's gate, a peephole term and the gate it feeds) shares that one's colour, in another dash.
+
+The registry also holds each cell's size (`Cell.params`) and work per training step (`Cell.step_flops`): the
+per-session limits are checked from the settings alone, without torch.
 """
 
 from __future__ import annotations
@@ -72,16 +75,20 @@ class Cell:
     label: str  # how pages name it: "vanilla RNN"
     color: str  # its colour on every chart (Okabe-Ito)
     dash: str  # its line dash, a second cue besides colour
-    gates: tuple[str, ...]  # the quantities its trace holds besides h, in the order of its equations
+    gates: tuple[str, ...]  # the (T, H) quantities its trace holds besides h, in the order of its equations
     panel: tuple[str, ...]  # the quantities the Gates page shows, most telling first
     blocks: int  # gate blocks stacked in W_ih and W_hh (PyTorch's layout): LSTM 4 (i, f, g, o), GRU 3, RNN 1
     impl: str  # the module with its code: layer (torch), init_gates, forward and backward (numpy, for traces)
     about: str  # one sentence: what this cell does with its state
     surgery: bool = True  # its forward takes clamps (lstm_core/surgery.py)
+    directions: int = 1  # 2: a second set of weights (PyTorch's `..._reverse`) reads the sequence right to left
+    diagonal: int = 0  # weight vectors of one value per unit besides the blocks (the peephole's p_i, p_f, p_o)
+    attention: bool = False  # causal dot-product attention over the layer's own states; it hands up [h; ctx]
+    pairs: tuple[str, ...] = ()  # time x time quantities of its trace (attention a, e): LayerTrace.pairs
 
     @property
     def quantities(self) -> tuple[str, ...]:
-        """Every quantity of one unit over time: the gates, then h."""
+        """Every (T, H) quantity of one unit over time: the gates, then h."""
         return (*self.gates, "h")
 
     @property
@@ -89,9 +96,35 @@ class Cell:
         """What gate surgery may hold: its gates and its memory state (c, or h for cells without c)."""
         return self.gates if "c" in self.gates else (*self.gates, "h")
 
+    @property
+    def reads_future(self) -> bool:
+        """Its output at t depends on inputs after t (refused on tasks whose targets are later inputs)."""
+        return self.directions > 1
+
+    def width(self, hidden: int) -> int:
+        """Features a layer hands up (to the next layer or the readout): h, or [h; h_rev], or [h; ctx]."""
+        return hidden * self.directions * (2 if self.attention else 1)
+
     def layer_params(self, input_size: int, hidden: int) -> int:
-        """Weights and biases of one recurrent layer: W_ih, W_hh, b_ih, b_hh for each gate block."""
-        return self.blocks * hidden * (input_size + hidden + 2)
+        """Weights and biases of one recurrent layer: W_ih, W_hh, b_ih, b_hh for each gate block and direction,
+        the per-unit weights, and the attention's query (W_q, b_q) and key (W_k), d = hidden."""
+        one_way = self.blocks * hidden * (input_size + hidden + 2) + self.diagonal * hidden
+        return self.directions * one_way + (2 * hidden * hidden + hidden if self.attention else 0)
+
+    def params(self, input_size: int, hidden: int, output_size: int, layers: int = 1) -> int:
+        """Weights and biases of a whole model: its stacked layers and the readout Linear(width, output_size)."""
+        sizes = [input_size] + [self.width(hidden)] * (layers - 1)
+        return sum(self.layer_params(n, hidden) for n in sizes) + (self.width(hidden) + 1) * output_size
+
+    def step_flops(self, input_size: int, hidden: int, output_size: int, layers: int, steps: int,
+                   batch: int) -> float:
+        """Floating-point operations of one training step: 6 x parameters x timesteps x batch (2 per parameter
+        and token forward, 4 backward), plus the attention's scores and context, which grow as steps²:
+        6 x batch x steps² x (d + hidden) per layer."""
+        flops = 6.0 * self.params(input_size, hidden, output_size, layers) * steps * batch
+        if self.attention:
+            flops += layers * 6.0 * batch * steps**2 * (2 * hidden)
+        return flops
 
     def module(self) -> ModuleType:
         return importlib.import_module(self.impl)
