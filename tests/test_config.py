@@ -98,7 +98,7 @@ def test_bounds_themselves_are_allowed():
 def test_message_states_what_is_allowed():
     with pytest.raises(ConfigError, match=r"hidden must be between 2 and 256, got 300"):
         ModelConfig(hidden=300)
-    with pytest.raises(ConfigError, match=r"cell must be one of lstm, rnn, gru; got 'cnn'"):
+    with pytest.raises(ConfigError, match=r"cell must be one of lstm, rnn, gru, peephole; got 'cnn'"):
         ModelConfig(cell="cnn")
 
 

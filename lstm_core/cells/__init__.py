@@ -138,6 +138,10 @@ CELLS: dict[str, Cell] = {c.name: c for c in (
          "one hidden state, rewritten at every step: h_t = tanh(W x_t + U h_(t-1) + b)"),
     Cell("gru", "GRU", "#009E73", "dot", ("r", "z", "n"), ("z", "r", "n", "h"), 3, "lstm_core.cells.gru",
          "one hidden state, kept by the update gate z (forget and input gates in one) or replaced by n"),
+    Cell("peephole", "peephole LSTM", "#56B4E9", "dashdot", ("i", "f", "g", "o", "c", "pi", "pf", "po"),
+         ("f", "i", "g", "o", "c", "h", "pf", "pi", "po"), 4, "lstm_core.cells.peephole",
+         "an LSTM whose gates also see the cell state: i and f read c_(t-1), o reads the new c_t (Gers & "
+         "Schmidhuber 2000)", diagonal=3),
 )}
 
 
