@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .cells import CELLS
-from .config import ModelConfig, TaskConfig, TrainConfig, bound
-from .errors import LimitError
+from .config import ModelConfig, TaskConfig, TrainConfig, bound, pairing_problem
+from .errors import ConfigError, LimitError
 from .tasks import TASKS
 
 MAX_STEPS = int(bound(TrainConfig, "steps").hi)  # steps of one run (the config's bound, everywhere)
@@ -36,7 +36,13 @@ def step_flops(task: TaskConfig, models: Iterable[ModelConfig], batch: int, text
 
 
 def check(task: TaskConfig, models: Iterable[ModelConfig], train: TrainConfig, text: str | None = None) -> None:
-    """Refuse (LimitError, one sentence) a run costlier per step than one session may have."""
+    """Refuse (ConfigError, one sentence) a cell that cannot learn the task honestly, and (LimitError) a run
+    costlier per step than one session may have."""
+    models = list(models)
+    for m in models:
+        problem = pairing_problem(task, m.cell)
+        if problem:
+            raise ConfigError(problem + ".")
     flops = step_flops(task, models, train.batch, text)
     if flops > MAX_STEP_FLOPS:
         raise LimitError(

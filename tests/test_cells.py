@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_palette_is_okabe_ito_and_one_colour_per_gate():
     assert {n: c.color for n, c in CELLS.items()} == {
-        "lstm": "#0072B2", "rnn": "#D55E00", "gru": "#009E73", "peephole": "#56B4E9"}
+        "lstm": "#0072B2", "rnn": "#D55E00", "gru": "#009E73", "peephole": "#56B4E9", "bilstm": "#CC79A7"}
     assert set(QUANTITIES) == {*"ifgochrzn", "pi", "pf", "po", "ctx", "a", "e", *(q + "_rev" for q in "ifgoch")}
     own = [q.color for q in QUANTITIES.values() if not q.of]
     assert len(set(own)) == len(own)  # every quantity of its own has its own colour
@@ -37,6 +37,7 @@ def test_every_cell_names_quantities_the_registry_knows():
         assert cell.quantities[-1] == "h" and cell.about and cell.label
     assert QUANTITIES["f"].range == "gate" and QUANTITIES["g"].range == "tanh" and QUANTITIES["c"].range == "state"
     assert label("rnn") == "vanilla RNN" and label("clipped at 1") == "clipped at 1"
+    assert [n for n, c in CELLS.items() if c.reads_future] == ["bilstm"]
 
 
 @pytest.mark.parametrize("name", list(CELLS))

@@ -7,7 +7,7 @@ import pytest
 
 from lstm_core import limits
 from lstm_core.config import ModelConfig, TaskConfig, TrainConfig
-from lstm_core.errors import LimitError
+from lstm_core.errors import ConfigError, LimitError
 from lstm_core.lab import Lab
 
 
@@ -51,3 +51,14 @@ def test_over_the_limit_is_refused_before_anything_is_built(monkeypatch):
     with pytest.raises(LimitError, match="billion operations per training step"):
         Lab(big, TrainConfig(batch=256), {m.cell: m for m in _models(256)})
     limits.check(big, _models(32), TrainConfig(batch=64))  # the same lag with the default model fits
+
+
+@pytest.mark.parametrize("task", ["text", "sine", "series"])
+def test_a_bidirectional_model_is_refused_where_it_would_read_the_answer(task):
+    cfg = TaskConfig(name=task)
+    with pytest.raises(ConfigError, match=f"bidirectional LSTM cannot learn the {task} task") as e:
+        limits.check(cfg, [ModelConfig(cell="lstm"), ModelConfig(cell="bilstm")], TrainConfig())
+    assert not isinstance(e.value, LimitError) and str(e.value).count(".") == 1  # one sentence
+    for ok in ("recall", "revrecall", "copy"):
+        limits.check(TaskConfig(name=ok, lag=20), [ModelConfig(cell="bilstm")], TrainConfig())
+    limits.check(cfg, [ModelConfig(cell=c) for c in ("peephole", "gru")], TrainConfig())

@@ -142,6 +142,11 @@ CELLS: dict[str, Cell] = {c.name: c for c in (
          ("f", "i", "g", "o", "c", "h", "pf", "pi", "po"), 4, "lstm_core.cells.peephole",
          "an LSTM whose gates also see the cell state: i and f read c_(t-1), o reads the new c_t (Gers & "
          "Schmidhuber 2000)", diagonal=3),
+    Cell("bilstm", "bidirectional LSTM", "#CC79A7", "longdash",
+         ("i", "f", "g", "o", "c", "i_rev", "f_rev", "g_rev", "o_rev", "c_rev", "h_rev"),
+         ("f_rev", "c_rev", "h_rev", "f", "c", "h", "i_rev", "g_rev", "o_rev", "i", "g", "o"), 4,
+         "lstm_core.cells.bilstm", "two LSTMs, one reading left to right and one right to left; the answer at step "
+         "t reads both, so it can depend on inputs that come later", directions=2),
 )}
 
 
