@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_palette_is_okabe_ito_and_one_colour_per_gate():
     assert {n: c.color for n, c in CELLS.items()} == {
-        "lstm": "#0072B2", "rnn": "#D55E00", "gru": "#009E73", "peephole": "#56B4E9", "bilstm": "#CC79A7"}
+        "lstm": "#0072B2", "rnn": "#D55E00", "gru": "#009E73", "peephole": "#56B4E9", "bilstm": "#CC79A7",
+        "attention": "#E69F00"}
     assert set(QUANTITIES) == {*"ifgochrzn", "pi", "pf", "po", "ctx", "a", "e", *(q + "_rev" for q in "ifgoch")}
     own = [q.color for q in QUANTITIES.values() if not q.of]
     assert len(set(own)) == len(own)  # every quantity of its own has its own colour

@@ -215,9 +215,9 @@ def test_a_bidirectional_model_on_a_task_whose_targets_are_later_inputs_is_refus
     with pytest.raises(ConfigError, match="sine task"):
         LabSpec(TaskConfig(name="sine"), (ModelConfig(cell="lstm"), ModelConfig(cell="bilstm")))
     with pytest.raises(ConfigError, match="series task"):
-        LabSpec.from_query({"task.name": "series", "models": "bilstm,peephole"})
+        LabSpec.from_query({"task.name": "series", "models": "bilstm,attention"})
     with pytest.raises(ConfigError, match="text task"):
         RunConfig.from_json(json.dumps({"task": {"name": "text"}, "model": {"cell": "bilstm"}}))
-    ok = LabSpec.from_query({"task.name": "revrecall", "models": "lstm,bilstm,peephole"})
-    assert [m.cell for m in ok.models] == ["lstm", "bilstm", "peephole"] and LabSpec.from_query(ok.to_query()) == ok
-    RunConfig(TaskConfig(name="text"), ModelConfig(cell="peephole"))
+    ok = LabSpec.from_query({"task.name": "revrecall", "models": "lstm,bilstm,attention"})
+    assert [m.cell for m in ok.models] == ["lstm", "bilstm", "attention"] and LabSpec.from_query(ok.to_query()) == ok
+    RunConfig(TaskConfig(name="text"), ModelConfig(cell="attention"))  # causal attention reads only the past

@@ -147,6 +147,10 @@ CELLS: dict[str, Cell] = {c.name: c for c in (
          ("f_rev", "c_rev", "h_rev", "f", "c", "h", "i_rev", "g_rev", "o_rev", "i", "g", "o"), 4,
          "lstm_core.cells.bilstm", "two LSTMs, one reading left to right and one right to left; the answer at step "
          "t reads both, so it can depend on inputs that come later", directions=2),
+    Cell("attention", "RNN + attention", "#E69F00", "longdashdot", ("ctx",), ("h", "ctx"), 1,
+         "lstm_core.cells.attention", "a vanilla RNN whose answer at step t also reads ctx, an average of its "
+         "states h_0 .. h_t weighted by attention a: a direct path to any earlier step", attention=True,
+         pairs=("a", "e")),
 )}
 
 
