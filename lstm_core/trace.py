@@ -24,14 +24,15 @@ from .views import Clamp, LayerTrace, Trace
 def layer_forward(impl, w: dict[str, torch.Tensor], X: torch.Tensor, clamps: Sequence[Clamp] = ()) -> Pass:
     """One layer over one sequence X (T, I), with this layer's `clamps` held. A cell whose layer is not one
     left-to-right recurrence of its `forward` (bidirectional, attention, extra weights) does it in its module's
-    own `layer_forward`."""
+    own `layer_forward`. A batch X (T, B, I) gives the output, h and the states (c; c_rev and h_rev, ctx) as
+    (T, B, .) arrays, and no pre-activations, time x time arrays or backward (lstm_core/probe.py reads them)."""
     own = getattr(impl, "layer_forward", None)
     if own is not None:
         return own(w, X, clamps)
     with torch.no_grad():
-        xw = np32(X @ w["W_ih"].T + w["b_ih"])  # (T, G*H)
+        xw = np.ascontiguousarray(np32(X @ w["W_ih"].T + w["b_ih"]))  # (T, [B,] G*H)
     fw = impl.forward(xw, w["W_hh"], w["b_hh"], clamps)
-    gates, pre = impl.arrays(fw)
+    gates, pre = impl.arrays(fw) if X.dim() == 2 else ({"c": fw.c} if fw.c is not None else {}, {})
     return Pass(out=fw.h, h=fw.h, gates=gates, pre=pre, pairs={}, saved=fw)
 
 

@@ -39,6 +39,7 @@ def test_every_cell_names_quantities_the_registry_knows():
     assert QUANTITIES["f"].range == "gate" and QUANTITIES["g"].range == "tanh" and QUANTITIES["c"].range == "state"
     assert label("rnn") == "vanilla RNN" and label("clipped at 1") == "clipped at 1"
     assert [n for n, c in CELLS.items() if c.reads_future] == ["bilstm"]
+    assert [n for n, c in CELLS.items() if c.surgery] == ["lstm", "rnn", "gru"]  # surgery.outputs runs `forward`
 
 
 @pytest.mark.parametrize("name", list(CELLS))

@@ -141,16 +141,16 @@ CELLS: dict[str, Cell] = {c.name: c for c in (
     Cell("peephole", "peephole LSTM", "#56B4E9", "dashdot", ("i", "f", "g", "o", "c", "pi", "pf", "po"),
          ("f", "i", "g", "o", "c", "h", "pf", "pi", "po"), 4, "lstm_core.cells.peephole",
          "an LSTM whose gates also see the cell state: i and f read c_(t-1), o reads the new c_t (Gers & "
-         "Schmidhuber 2000)", diagonal=3),
+         "Schmidhuber 2000)", diagonal=3, surgery=False),
     Cell("bilstm", "bidirectional LSTM", "#CC79A7", "longdash",
          ("i", "f", "g", "o", "c", "i_rev", "f_rev", "g_rev", "o_rev", "c_rev", "h_rev"),
          ("f_rev", "c_rev", "h_rev", "f", "c", "h", "i_rev", "g_rev", "o_rev", "i", "g", "o"), 4,
          "lstm_core.cells.bilstm", "two LSTMs, one reading left to right and one right to left; the answer at step "
-         "t reads both, so it can depend on inputs that come later", directions=2),
+         "t reads both, so it can depend on inputs that come later", directions=2, surgery=False),
     Cell("attention", "RNN + attention", "#E69F00", "longdashdot", ("ctx",), ("h", "ctx"), 1,
          "lstm_core.cells.attention", "a vanilla RNN whose answer at step t also reads ctx, an average of its "
          "states h_0 .. h_t weighted by attention a: a direct path to any earlier step", attention=True,
-         pairs=("a", "e")),
+         pairs=("a", "e"), surgery=False),
 )}
 
 

@@ -68,7 +68,8 @@ def weights(m: nn.Module) -> dict[str, torch.Tensor]:
 
 @dataclass
 class Attention:
-    """The attention of one sequence, float32: (T, d) queries and keys, (T, T) scores and weights, (T, H) context."""
+    """The attention of one sequence, float32: (T, d) queries and keys, (T, T) scores and weights, (T, H) context.
+    For a batch of states (T, B, H): (T, B, d), (T, B, T) and (T, B, H)."""
 
     q: np.ndarray
     k: np.ndarray
@@ -78,19 +79,20 @@ class Attention:
 
 
 def attend(h: np.ndarray, W_q: torch.Tensor, b_q: torch.Tensor, W_k: torch.Tensor) -> Attention:
-    """The attention over states h (T, H), one reading step t at a time, as the equations are written."""
-    T, H = h.shape
+    """The attention over states h (T, H) (or a batch, (T, B, H)), one reading step t at a time, as the equations
+    are written."""
+    T, batch = h.shape[0], h.shape[1:-1]
     Wq, bq, Wk = np32(W_q), np32(b_q), np32(W_k)
-    q, k = h @ Wq.T + bq, h @ Wk.T  # (T, d)
+    q, k = h @ Wq.T + bq, h @ Wk.T  # (T, [B,] d)
     scale = F32(1.0 / math.sqrt(Wq.shape[0]))
-    e = np.full((T, T), np.nan, F32)
-    a = np.zeros((T, T), F32)
-    ctx = np.empty((T, H), F32)
+    e = np.full((T, *batch, T), np.nan, F32)
+    a = np.zeros((T, *batch, T), F32)
+    ctx = np.empty(h.shape, F32)
     for t in range(T):
-        e[t, :t + 1] = (k[:t + 1] @ q[t]) * scale  # scores of the states h_0 .. h_t
-        w = np.exp(e[t, :t + 1] - e[t, :t + 1].max())  # softmax (shifted: exp never overflows)
-        a[t, :t + 1] = w / w.sum()
-        ctx[t] = a[t, :t + 1] @ h[:t + 1]
+        row = np.einsum("s...d,...d->...s", k[:t + 1], q[t]) * scale  # scores of the states h_0 .. h_t
+        w = np.exp(row - row.max(-1, keepdims=True))  # softmax (shifted: exp never overflows)
+        e[t, ..., :t + 1], a[t, ..., :t + 1] = row, w / w.sum(-1, keepdims=True)
+        ctx[t] = np.einsum("...s,s...h->...h", a[t, ..., :t + 1], h[:t + 1])
     return Attention(q=q, k=k, e=e, a=a, ctx=ctx)
 
 
@@ -109,14 +111,15 @@ def attend_backward(att: Attention, h: np.ndarray, D_h: np.ndarray, D_ctx: np.nd
 
 def layer_forward(w: dict[str, torch.Tensor], X: torch.Tensor, clamps: Sequence[Clamp] = ()) -> Pass:
     """The RNN over X (T, I), then the attention over its states; `clamps` hold h (gate surgery), and the
-    attention reads the held states."""
+    attention reads the held states. A batch X (T, B, I) gives only the states (h, ctx), see
+    trace.layer_forward."""
     with torch.no_grad():
-        xw = np32(X @ w["W_ih"].T + w["b_ih"])  # (T, H)
+        xw = np.ascontiguousarray(np32(X @ w["W_ih"].T + w["b_ih"]))  # (T, [B,] H)
     fw = rnn.forward(xw, w["W_hh"], w["b_hh"], clamps)
     att = attend(fw.h, w["W_q"], w["b_q"], w["W_k"])
-    _, pre = rnn.arrays(fw)
-    return Pass(out=np.concatenate((fw.h, att.ctx), 1), h=fw.h, gates={"ctx": att.ctx}, pre=pre,
-                pairs={"a": att.a, "e": att.e}, saved=(fw, att))
+    one = X.dim() == 2
+    return Pass(out=np.concatenate((fw.h, att.ctx), -1), h=fw.h, gates={"ctx": att.ctx},
+                pre=rnn.arrays(fw)[1] if one else {}, pairs={"a": att.a, "e": att.e} if one else {}, saved=(fw, att))
 
 
 def layer_backward(ps: Pass, D: np.ndarray, w: dict[str, torch.Tensor]) -> tuple[dict, np.ndarray]:

@@ -70,18 +70,22 @@ def _reading_order(clamps: Sequence[Clamp], T: int) -> list[Clamp]:
 
 def layer_forward(w: dict[str, torch.Tensor], X: torch.Tensor, clamps: Sequence[Clamp] = ()) -> Pass:
     """Both directions over X (T, I), from zero states; the right-to-left one reads X reversed. `clamps` hold the
-    left-to-right LSTM's i, f, g, o, c, or the right-to-left one's i_rev .. c_rev (gate surgery)."""
+    left-to-right LSTM's i, f, g, o, c, or the right-to-left one's i_rev .. c_rev (gate surgery). A batch X
+    (T, B, I) gives only the states (h, c, h_rev, c_rev), see trace.layer_forward."""
     with torch.no_grad():
-        xw = np32(X @ w["W_ih"].T + w["b_ih"])  # (T, 4H)
-        xw_rev = np32(X.flip(0) @ w["W_ih_rev"].T + w["b_ih_rev"])  # (T, 4H), in its reading order
+        xw = np.ascontiguousarray(np32(X @ w["W_ih"].T + w["b_ih"]))  # (T, [B,] 4H)
+        xw_rev = np.ascontiguousarray(np32(X.flip(0) @ w["W_ih_rev"].T + w["b_ih_rev"]))  # in its reading order
     ltr = lstm.forward(xw, w["W_hh"], w["b_hh"], [c for c in clamps if not c.quantity.endswith("_rev")])
     rtl = lstm.forward(xw_rev, w["W_hh_rev"], w["b_hh_rev"], _reading_order(clamps, len(xw_rev)))
-    gates, pre = lstm.arrays(ltr)
-    gates_rev, pre_rev = lstm.arrays(rtl)
     h_rev = _flip(rtl.h)
-    gates |= {f"{q}_rev": _flip(a) for q, a in gates_rev.items()} | {"h_rev": h_rev}
-    pre |= {f"{q}_rev": _flip(a) for q, a in pre_rev.items()}
-    return Pass(out=np.concatenate((ltr.h, h_rev), 1), h=ltr.h, gates=gates, pre=pre, pairs={}, saved=(ltr, rtl))
+    if X.dim() == 2:
+        gates, pre = lstm.arrays(ltr)
+        gates_rev, pre_rev = lstm.arrays(rtl)
+        gates |= {f"{q}_rev": _flip(a) for q, a in gates_rev.items()} | {"h_rev": h_rev}
+        pre |= {f"{q}_rev": _flip(a) for q, a in pre_rev.items()}
+    else:
+        gates, pre = {"c": ltr.c, "c_rev": _flip(rtl.c), "h_rev": h_rev}, {}
+    return Pass(out=np.concatenate((ltr.h, h_rev), -1), h=ltr.h, gates=gates, pre=pre, pairs={}, saved=(ltr, rtl))
 
 
 def layer_backward(ps: Pass, D: np.ndarray, w: dict[str, torch.Tensor]) -> tuple[dict, np.ndarray]:

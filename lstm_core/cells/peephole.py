@@ -173,36 +173,37 @@ class PeepholeForward(Forward):
 
 def forward(xw: np.ndarray, W_hh: torch.Tensor, b_hh: torch.Tensor, p: torch.Tensor,
             clamps: Sequence[Clamp] = ()) -> PeepholeForward:
-    """One layer from a zero state, given xw = X W_ih^T + b_ih (T, 4H), step by step as the equations say.
-    `clamps` hold i, f, g, o or c of chosen units (gate surgery), each where the equations compute it."""
-    T, GH = xw.shape
-    H = GH // 4
-    pre, act, hw = (np.zeros((T, GH), F32) for _ in range(3))
-    peep = np.zeros((T, 3 * H), F32)
-    hs, cs, tc = (np.empty((T, H), F32) for _ in range(3))
+    """One layer from a zero state, given xw = X W_ih^T + b_ih, (T, 4H) for one sequence or (T, B, 4H) for a
+    batch, step by step as the equations say. `clamps` hold i, f, g, o or c of chosen units (gate surgery), each
+    where the equations compute it."""
+    T, GH = xw.shape[0], xw.shape[-1]
+    H, batch = GH // 4, xw.shape[1:-1]
+    pre, act, hw = (np.zeros(xw.shape, F32) for _ in range(3))
+    peep = np.zeros((T, *batch, 3 * H), F32)
+    hs, cs, tc = (np.empty((T, *batch, H), F32) for _ in range(3))
     WT, bh, pp = np.ascontiguousarray(np32(W_hh).T), np32(b_hh), np32(p)  # (H, 4H), (4H,), (3H,)
-    tmp = np.empty(H, F32)
-    h = c = np.zeros(H, F32)
+    tmp = np.empty((*batch, H), F32)
+    h = c = np.zeros((*batch, H), F32)
     for t in range(T):
         np.dot(h, WT, out=hw[t])
         hw[t] += bh
         a, s, q = pre[t], act[t], peep[t]
         np.add(xw[t], hw[t], out=a)
-        np.multiply(pp[:H], c, out=q[:H])  # i and f see the old cell state
-        np.multiply(pp[H:2 * H], c, out=q[H:2 * H])
-        a[:2 * H] += q[:2 * H]
-        sigmoid(a[:2 * H], s[:2 * H])  # i, f
-        i, f, g, o = s[:H], s[H:2 * H], s[2 * H:3 * H], s[3 * H:]
-        np.tanh(a[2 * H:3 * H], out=g)
+        np.multiply(pp[:H], c, out=q[..., :H])  # i and f see the old cell state
+        np.multiply(pp[H:2 * H], c, out=q[..., H:2 * H])
+        a[..., :2 * H] += q[..., :2 * H]
+        sigmoid(a[..., :2 * H], s[..., :2 * H])  # i, f
+        i, f, g, o = s[..., :H], s[..., H:2 * H], s[..., 2 * H:3 * H], s[..., 3 * H:]
+        np.tanh(a[..., 2 * H:3 * H], out=g)
         clamp(clamps, t, {"i": i, "f": f, "g": g})
         np.multiply(f, c, out=cs[t])  # c = f * c + i * g
         np.multiply(i, g, out=tmp)
         cs[t] += tmp
         clamp(clamps, t, {"c": cs[t]})
         c = cs[t]
-        np.multiply(pp[2 * H:], c, out=q[2 * H:])  # o sees the new one
-        a[3 * H:] += q[2 * H:]
-        sigmoid(a[3 * H:], o)
+        np.multiply(pp[2 * H:], c, out=q[..., 2 * H:])  # o sees the new one
+        a[..., 3 * H:] += q[..., 2 * H:]
+        sigmoid(a[..., 3 * H:], o)
         clamp(clamps, t, {"o": o})
         np.tanh(c, out=tc[t])  # h = o * tanh(c)
         np.multiply(o, tc[t], out=hs[t])
@@ -263,10 +264,11 @@ def arrays(fw: PeepholeForward) -> tuple[dict[str, np.ndarray], dict[str, np.nda
 
 
 def layer_forward(w: dict[str, torch.Tensor], X: torch.Tensor, clamps: Sequence[Clamp] = ()) -> Pass:
+    """One sequence X (T, I), or a batch (T, B, I): then only the states (h, c), see trace.layer_forward."""
     with torch.no_grad():
-        xw = np32(X @ w["W_ih"].T + w["b_ih"])  # (T, 4H)
+        xw = np.ascontiguousarray(np32(X @ w["W_ih"].T + w["b_ih"]))  # (T, [B,] 4H)
     fw = forward(xw, w["W_hh"], w["b_hh"], w["p"], clamps)
-    gates, pre = arrays(fw)
+    gates, pre = arrays(fw) if X.dim() == 2 else ({"c": fw.c}, {})
     return Pass(out=fw.h, h=fw.h, gates=gates, pre=pre, pairs={}, saved=fw)
 
 
