@@ -253,6 +253,21 @@ class TrainConfig(_Config):
     clock: str = setting("wall", Bound("clock", choices=CLOCKS, kind="choice"))
 
 
+def pairing_problem(task: TaskConfig, cell: str) -> str | None:
+    """Why `cell` may not learn `task` (one clause), or None. A cell that reads the sequence from the right too
+    (the bidirectional LSTM) would read the answer of a task whose targets are later inputs (`TaskSpec.causal`:
+    the next character, the next value), and could not generate or forecast at all."""
+    from .cells import CELLS
+    from .tasks import TASKS
+
+    spec, kind = TASKS.get(task.name), CELLS.get(cell)
+    if spec is None or kind is None or not (spec.causal and kind.reads_future):
+        return None
+    return (f"the {kind.label} cannot learn the {task.name} task: its targets are the inputs that come next, and a "
+            "model that also reads the sequence from the right would read the answer; choose a cell that reads left "
+            "to right, or a task such as revrecall")
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything that defines a run; `to_json` is what `config.json` holds."""
@@ -260,6 +275,11 @@ class RunConfig:
     task: TaskConfig = field(default_factory=TaskConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        problem = pairing_problem(self.task, self.model.cell)
+        if problem:
+            raise ConfigError(problem + ".")
 
     def to_dict(self) -> dict[str, Any]:
         return {"task": self.task.to_dict(), "model": self.model.to_dict(), "train": self.train.to_dict()}
@@ -313,6 +333,10 @@ class LabSpec:
         cells = [m.cell for m in self.models]
         if not 1 <= len(cells) <= 3 or len(set(cells)) != len(cells):
             raise ConfigError("a lab needs one to three models, each of a different cell.")
+        for cell in cells:
+            problem = pairing_problem(self.task, cell)
+            if problem:
+                raise ConfigError(problem + ".")
 
     @property
     def model_cfgs(self) -> dict[str, ModelConfig]:

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from .views import LayerTrace, Trace
 
 # -- one palette: each model and each gate keeps the colour its registry gives it (lstm_core.cells) ---------------
-EXTRA_COLORS = ("#CC79A7", "#E69F00", "#56B4E9", "#000000")  # Okabe-Ito, for series keyed by other names
+# for series keyed by other names: black, then Paul Tol's, since the cells hold six of Okabe-Ito's seven colours
+EXTRA_COLORS = ("#000000", "#882255", "#117733", "#332288")
 EXTRA_DASH = ("solid", "dash", "dot", "dashdot")
 
 
@@ -433,6 +434,67 @@ def unit_lines(trace: Trace, unit: int, layer: int = 0, highlight_t: int | None 
     return fig
 
 
+# -- 4b. attention: time x time -----------------------------------------------------------------------------------
+def _pair(trace: Trace, quantity: str, layer: int) -> np.ndarray:
+    """The (T, T) array of one time x time quantity (attention a, scores e) of one layer."""
+    lt = _layer(trace, layer)
+    if quantity not in lt.pairs:
+        allowed = ", ".join(lt.pairs) or "none (only a model with attention has them)"
+        raise ValueError(f"a {trace.cell} trace has no time x time quantity {quantity!r}; allowed: {allowed}.")
+    return np.asarray(lt.pairs[quantity])
+
+
+def attention_map(trace: Trace, quantity: str = "a", layer: int = 0, highlight_t: int | None = None,
+                  title: str | None = None) -> go.Figure:
+    """Where each step looks: the attention weights a (or the scores e), the step that reads (t, down) by the step
+    it reads (s, across), on the quantity's fixed scale. Above the diagonal is left blank: s > t has not been
+    read yet. With `highlight_t`, that step's row is outlined (`attention_row` draws it as bars)."""
+    z = _pair(trace, quantity, layer).astype(np.float64)
+    T = z.shape[0]
+    z[np.triu_indices(T, 1)] = np.nan  # the future: nothing to draw
+    sc = SCALES[quantity]
+    tokens = np.array([token_label(s) for s in trace.tokens], dtype=object)
+    fig = figure(go.Heatmap(
+        z=z, x=np.arange(T), y=np.arange(T), zmin=sc.zmin, zmax=sc.zmax, colorscale=sc.colorscale,
+        customdata=np.stack([np.tile(tokens[:, None], (1, T)), np.tile(tokens, (T, 1))], axis=-1), name=quantity,
+        hovertemplate="step t=%{y} (%{customdata[0]}) reads s=%{x} (%{customdata[1]})<br>" + quantity
+        + " = %{z:.4f}<extra></extra>", hoverongaps=False,
+        colorbar=dict(title=dict(text=quantity, side="right"), thickness=22, tickfont=dict(size=16),
+                      outlinewidth=0)))
+    if highlight_t is not None:
+        fig.add_shape(type="rect", xref="x", yref="y", x0=-0.5, x1=highlight_t + 0.5, y0=highlight_t - 0.5,
+                      y1=highlight_t + 0.5, line=dict(color="#000000", width=3), layer="above")
+        fig.add_annotation(x=highlight_t + 0.5, y=highlight_t, xanchor="left", showarrow=False,
+                           text=f" t = {highlight_t}", font=dict(size=16), bgcolor="rgba(255,255,255,0.85)")
+    style(fig, title if title is not None else _title(quantity), height=max(420, min(760, 240 + 6 * T)))
+    ticks = _token_ticks(trace.tokens)
+    fig.update_xaxes(title_text="step s that is read (input token)", showgrid=False, **ticks)
+    fig.update_yaxes(title_text="step t that reads", showgrid=False, autorange="reversed", **ticks)
+    return fig
+
+
+def attention_row(trace: Trace, t: int, layer: int = 0) -> go.Figure:
+    """Where step t looks: its attention weights a_(t,s) over the steps s = 0 .. t it can read, as bars on the
+    tokens, on 0 to 1; the largest is labelled. For recall, the row at '?' is one bar at the cue."""
+    a = _pair(trace, "a", layer)
+    T = a.shape[0]
+    if not 0 <= t < T:
+        raise ValueError(f"t must be between 0 and {T - 1}, got {t}.")
+    w = a[t, :t + 1].astype(np.float64)
+    tokens = [token_label(s) for s in trace.tokens[:t + 1]]
+    fig = figure(go.Bar(x=np.arange(t + 1), y=w, marker_color=_color("a"), customdata=tokens, name="a",
+                        hovertemplate="s=%{x} (%{customdata}): a = %{y:.4f}<extra></extra>"))
+    top = int(w.argmax())
+    fig.add_annotation(x=top, y=float(w[top]), yanchor="bottom", showarrow=False, font=dict(size=16),
+                       text=f"a = {fmt(w[top])} on s = {top} ({tokens[top]})", bgcolor="rgba(255,255,255,0.85)")
+    token = token_label(trace.tokens[t])
+    style(fig, f"Where step t = {t} ({token}) looks: its attention over steps 0 to {t}", 400)
+    fig.update_xaxes(title_text="step s that is read (input token)", range=[-0.5, max(t, 1) + 0.5],
+                     **_token_ticks(trace.tokens[:t + 1]))
+    fig.update_yaxes(title_text="attention a (each row sums to 1)", range=[0, 1.15])
+    return fig
+
+
 # -- 5-6. gradients -----------------------------------------------------------------------------------------------
 def _floored(g: np.ndarray, what: str) -> tuple[np.ndarray, list[str]]:
     """Values clipped to GRAD_FLOOR for a log axis, and hover texts that give the true value."""
@@ -443,22 +505,26 @@ def _floored(g: np.ndarray, what: str) -> tuple[np.ndarray, list[str]]:
 
 
 def gradient_curves(traces: dict[str, Trace], highlight_t: int | None = None, include_c: bool = True) -> go.Figure:
-    """‖dL/dh_t‖ against t on a log axis for each model; the LSTM's ‖dL/dc_t‖ dashed."""
+    """‖dL/dh_t‖ against t on a log axis for each model; ‖dL/dc_t‖ dashed where the cell has a cell state; a
+    bidirectional LSTM's right-to-left direction dotted (h) and dash-dotted (c)."""
     fig = figure()
     any_floor, ys = False, []
     for name, tr in traces.items():
         if tr.grad_h is None:
             raise ValueError(f"the trace of {name!r} has no gradients; trace it with grads=True.")
         label, color, _ = _model(name, tr.cell)
-        series = [("h", tr.grad_h, "solid", 4)]
+        series = [("h", "", tr.grad_h, "solid", 4)]
         if include_c and tr.grad_c is not None:
-            series.append(("c", tr.grad_c, "dash", 3))
-        for q, g, dash, width in series:
-            y, text = _floored(g, f"‖dL/d{q}<sub>t</sub>‖")
+            series.append(("c", "", tr.grad_c, "dash", 3))
+        for q, g in tr.layers[0].grads.items():  # "h_rev", "c_rev"
+            if include_c or q[0] != "c":
+                series.append((q[0], ", right to left", g, "dot" if q[0] == "h" else "dashdot", 3))
+        for q, way, g, dash, width in series:
+            y, text = _floored(g, f"‖dL/d{q}<sub>t</sub>‖{way}")
             ys.append(y)
             any_floor |= bool((np.asarray(g) < GRAD_FLOOR).any())
             fig.add_trace(go.Scatter(
-                x=np.arange(len(y)), y=y, mode="lines+markers", name=f"{label} ‖dL/d{q}<sub>t</sub>‖",
+                x=np.arange(len(y)), y=y, mode="lines+markers", name=f"{label} ‖dL/d{q}<sub>t</sub>‖{way}",
                 text=text, hovertemplate="t=%{x} %{text}<extra>" + label + "</extra>",
                 line=dict(color=color, width=width, dash=dash), marker=dict(size=6)))
     _highlight(fig, highlight_t, filled=True)

@@ -31,9 +31,10 @@ class SeqModel(nn.Module):
     def __init__(self, cfg: ModelConfig, input_size: int, output_size: int, tokens_in: bool):
         super().__init__()
         self.cfg, self.input_size, self.output_size, self.tokens_in = cfg, input_size, output_size, tokens_in
-        sizes = [input_size] + [cfg.hidden] * cfg.layers
+        width = CELLS[cfg.cell].width(cfg.hidden)  # what a layer hands up: h, [h; h_rev] or [h; ctx]
+        sizes = [input_size] + [width] * cfg.layers
         self.rnn = nn.ModuleList(self.cell.layer(sizes[k], cfg.hidden) for k in range(cfg.layers))
-        self.readout = nn.Linear(cfg.hidden, output_size)
+        self.readout = nn.Linear(width, output_size)
         self.dropout_gen: torch.Generator | None = None  # set by the trainer; None means no dropout
 
     @property
@@ -60,12 +61,17 @@ class SeqModel(nn.Module):
         for k, layer in enumerate(self.rnn):
             if k > 0:
                 h = self._drop(h)
-            h, _ = layer(h)  # (B, T, H)
+            h, _ = layer(h)  # (B, T, width)
         return self.readout(self._drop(h))
 
     def recurrent_weights(self, layer: int = 0) -> dict[str, torch.Tensor]:
+        """The layer's parameters under the equations' names: W_ih, W_hh, b_ih, b_hh (the left-to-right direction),
+        and whatever else its cell has (`weights` of its module: the peephole's p, the right-to-left direction's
+        W_ih_rev ..., the attention's W_q, b_q, W_k)."""
         m = self.rnn[layer]
-        return {"W_ih": m.weight_ih_l0, "W_hh": m.weight_hh_l0, "b_ih": m.bias_ih_l0, "b_hh": m.bias_hh_l0}
+        w = {"W_ih": m.weight_ih_l0, "W_hh": m.weight_hh_l0, "b_ih": m.bias_ih_l0, "b_hh": m.bias_hh_l0}
+        more = getattr(self.cell, "weights", None)
+        return w | more(m) if more is not None else w
 
 
 def gate_init(cfg: ModelConfig, task) -> str:
@@ -75,14 +81,21 @@ def gate_init(cfg: ModelConfig, task) -> str:
 
 def init_weights(model: SeqModel, gen: torch.Generator, horizon: int, gate_init: str) -> None:
     """PyTorch's default init U(-1/sqrt(H), 1/sqrt(H)) drawn from `gen`, W_hh scaled by `init_scale`, then the
-    cell's own gate-bias initialisation (the LSTM's chrono or forget-bias; see lstm_core/cells/lstm.py)."""
+    cell's own gate-bias initialisation (the LSTM's chrono or forget-bias; see lstm_core/cells/lstm.py).
+
+    Parameters the cell's module lists in `UNDRAWN` (the peephole weights) take no draw, so every other weight of
+    a seed is drawn exactly as for the LSTM; the cell's `init_gates` sets them."""
     cfg = model.cfg
+    undrawn = getattr(model.cell, "UNDRAWN", ())
     with torch.no_grad():
         bound = 1.0 / math.sqrt(cfg.hidden)  # PyTorch's default for recurrent layers, and for a Linear with fan-in H
-        for p in model.parameters():
-            p.copy_(torch.empty(p.shape).uniform_(-bound, bound, generator=gen))
+        for name, p in model.named_parameters():
+            if name.rsplit(".", 1)[-1] not in undrawn:
+                p.copy_(torch.empty(p.shape).uniform_(-bound, bound, generator=gen))
         for layer in model.rnn:
-            layer.weight_hh_l0.mul_(cfg.init_scale)
+            for name, w in layer.named_parameters():
+                if name.startswith("weight_hh"):  # both directions of a bidirectional layer
+                    w.mul_(cfg.init_scale)
             init_gates = getattr(model.cell, "init_gates", None)
             if init_gates is not None:
                 init_gates(layer, gate_init, cfg.forget_bias, gen, horizon)

@@ -13,11 +13,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .cells.numeric import np32
 from .models import SeqModel
 from .narrate import PROPERTIES
 from .tasks.base import IGNORE, Task, batch_generator
-from .trace import trace
+from .trace import layer_forward, trace
 from .views import MemoryUnits, TextUnits
 
 PROBE_STREAM = -3  # stream of the held-out probe sequences (training uses 0, 1, ...; VAL -1, DISPLAY -2)
@@ -25,15 +24,18 @@ PROBE_SEQUENCES = 512
 
 
 @torch.no_grad()
-def states(model: SeqModel, x: torch.Tensor, layer: int = 0) -> np.ndarray:
-    """(T, B, H) memory state of `layer` for a batch: the cell state c for the LSTM, else h."""
-    impl = model.cell
+def states(model: SeqModel, x: torch.Tensor, layer: int = 0, right_to_left: bool = False) -> tuple[str, np.ndarray]:
+    """The memory state of `layer` for a batch, (name, (T, B, H)): the cell state c where the cell has one, else
+    h; with `right_to_left`, a bidirectional layer's right-to-left one (c_rev), which reads a cue that comes after
+    the answer. Each cell's own equations (`trace.layer_forward` on a batch)."""
     X = model.encode(x).transpose(0, 1)  # (T, B, I)
     for k in range(layer + 1):
-        w = model.recurrent_weights(k)
-        fw = impl.forward(np.ascontiguousarray(np32(X @ w["W_ih"].T + w["b_ih"])), w["W_hh"], w["b_hh"])
-        X = torch.from_numpy(fw.h)
-    return fw.c if fw.c is not None else fw.h
+        ps = layer_forward(model.cell, model.recurrent_weights(k), X)
+        X = torch.from_numpy(ps.out)
+    for name in ("c_rev", "c") if right_to_left else ("c",):
+        if name in ps.gates:
+            return name, ps.gates[name]
+    return "h", ps.h
 
 
 def memory_units(model: SeqModel, task: Task, seed: int, n: int = PROBE_SEQUENCES) -> MemoryUnits:
@@ -46,8 +48,8 @@ def memory_units(model: SeqModel, task: Task, seed: int, n: int = PROBE_SEQUENCE
         raise ValueError(f"memory units are found on recall tasks (one cue, one answer), not on {task.name}.")
     answer_t = int(scored[0].nonzero()[0, 0])
     cue = b.y[scored].numpy()  # (B,) the symbol to recall
-    s = states(model, b.x)  # (T, B, H)
     lo, hi = sorted((cue_t, answer_t))
+    quantity, s = states(model, b.x, right_to_left=cue_t > answer_t)  # (T, B, H)
     window = s[lo + 1:hi] if hi - lo > 1 else s[lo:hi + 1]
     feat = window.mean(axis=0)  # (B, H)
     half = n // 2
@@ -58,7 +60,7 @@ def memory_units(model: SeqModel, task: Task, seed: int, n: int = PROBE_SEQUENCE
     guess = np.abs(test[None, :, :] - means[:, None, :]).argmin(axis=0)  # (B/2, H)
     acc = (guess == cue[half:, None]).mean(axis=0)
     order = tuple(int(u) for u in np.argsort(-acc, kind="stable"))
-    return MemoryUnits(quantity="c" if model.cfg.cell == "lstm" else "h", order=order, accuracy=acc,
+    return MemoryUnits(quantity=quantity, order=order, accuracy=acc,
                        chance=1.0 / k, sequences=n - half)
 
 

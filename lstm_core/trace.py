@@ -15,20 +15,47 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from .cells.numeric import norms, np32
+from .cells.numeric import Pass, norms, np32
 from .models import SeqModel
 from .tasks.base import Batch, Task
 from .views import Clamp, LayerTrace, Trace
+
+
+def layer_forward(impl, w: dict[str, torch.Tensor], X: torch.Tensor, clamps: Sequence[Clamp] = ()) -> Pass:
+    """One layer over one sequence X (T, I), with this layer's `clamps` held. A cell whose layer is not one
+    left-to-right recurrence of its `forward` (bidirectional, attention, extra weights) does it in its module's
+    own `layer_forward`. A batch X (T, B, I) gives the output, h and the states (c; c_rev and h_rev, ctx) as
+    (T, B, .) arrays, and no pre-activations, time x time arrays or backward (lstm_core/probe.py reads them)."""
+    own = getattr(impl, "layer_forward", None)
+    if own is not None:
+        return own(w, X, clamps)
+    with torch.no_grad():
+        xw = np.ascontiguousarray(np32(X @ w["W_ih"].T + w["b_ih"]))  # (T, [B,] G*H)
+    fw = impl.forward(xw, w["W_hh"], w["b_hh"], clamps)
+    gates, pre = impl.arrays(fw) if X.dim() == 2 else ({"c": fw.c} if fw.c is not None else {}, {})
+    return Pass(out=fw.h, h=fw.h, gates=gates, pre=pre, pairs={}, saved=fw)
+
+
+def layer_backward(impl, ps: Pass, D: np.ndarray, w: dict[str, torch.Tensor]) -> tuple[dict, np.ndarray]:
+    """Backpropagation through one layer, given D (T, W) = dL/d(its output) along the paths that leave it. Returns
+    the gradient norms (T,) by quantity ("h", and "c" for a cell state; a bidirectional layer also "h_rev",
+    "c_rev") and dL/dX (T, I) for the layer below."""
+    own = getattr(impl, "layer_backward", None)
+    if own is not None:
+        return own(ps, D, w)
+    DH, DC, DA = impl.backward(ps.saved, D, w["W_hh"])
+    grads = {"h": norms(DH)} | ({"c": norms(DC)} if DC is not None else {})
+    return grads, DA @ np32(w["W_ih"])
 
 
 def trace(model: SeqModel, task: Task, batch: Batch, grads: bool = True, clamps: Sequence[Clamp] = ()) -> Trace:
     """Recompute one sequence (`batch` holds exactly one) through every layer; optionally ‖dL/dh_t‖ and ‖dL/dc_t‖.
 
     Each layer's input projection X W_ih^T + b_ih is computed in torch for all steps at once, then the cell's
-    `forward` walks the recurrence in numpy. With grads, the readout and the task's loss stay in torch (autograd
-    gives dL/dh_t along the direct readout path), and each cell's `backward` carries it back through time and
-    down through the layers. `clamps` (gate surgery, lstm_core/surgery.py) hold gates or states while the model
-    reads; a clamped trace has no gradients.
+    `forward` walks the recurrence in numpy (`layer_forward`). With grads, the readout and the task's loss stay in
+    torch (autograd gives dL/d(top layer's output) along the direct readout path), and each cell's `backward`
+    carries it back through time and down through the layers (`layer_backward`). `clamps` (gate surgery,
+    lstm_core/surgery.py) hold gates or states while the model reads; a clamped trace has no gradients.
     """
     grads = grads and not clamps
     cell, impl = model.cfg.cell, model.cell
@@ -36,15 +63,13 @@ def trace(model: SeqModel, task: Task, batch: Batch, grads: bool = True, clamps:
     x, y = batch.x[:1].to(dev), batch.y[:1].to(dev)
     with torch.no_grad():
         inp = model.encode(x)[0]  # (T, I)
-    X, forwards, weights = inp, [], []
+    X, passes, weights = inp, [], []
     for k in range(len(model.rnn)):
         w = model.recurrent_weights(k)
-        with torch.no_grad():
-            xw = np32(X @ w["W_ih"].T + w["b_ih"])  # (T, G*H)
-        fw = impl.forward(xw, w["W_hh"], w["b_hh"], [c for c in clamps if c.layer == k])
-        forwards.append(fw)
+        ps = layer_forward(impl, w, X, [c for c in clamps if c.layer == k])
+        passes.append(ps)
         weights.append(w)
-        X = torch.from_numpy(fw.h).to(dev)  # (T, H) input of the next layer
+        X = torch.from_numpy(ps.out).to(dev)  # (T, width) input of the next layer
     top = X.detach().requires_grad_(grads)
     with torch.set_grad_enabled(grads):
         out = model.readout(top).unsqueeze(0)  # (1, T, O)
@@ -52,16 +77,14 @@ def trace(model: SeqModel, task: Task, batch: Batch, grads: bool = True, clamps:
         D = torch.autograd.grad(loss, top)[0].cpu().numpy() if grads else None  # the direct readout path
 
     layers: list[LayerTrace] = []
-    for k in range(len(forwards) - 1, -1, -1):  # top layer first: its backward gives the next one's D
-        fw = forwards[k]
-        gates, pre = impl.arrays(fw)
-        grad_h = grad_c = None
+    for k in range(len(passes) - 1, -1, -1):  # top layer first: its backward gives the next one's D
+        ps = passes[k]
+        norms_by = {}
         if grads:
-            DH, DC, DA = impl.backward(fw, D, weights[k]["W_hh"])
-            grad_h, grad_c = norms(DH), (norms(DC) if DC is not None else None)
-            if k > 0:
-                D = DA @ np32(weights[k]["W_ih"])  # (T, H): dL/dh of the layer below, through this layer
-        layers.insert(0, LayerTrace(h=fw.h, gates=gates, pre=pre, grad_h=grad_h, grad_c=grad_c))
+            norms_by, D = layer_backward(impl, ps, D, weights[k])  # D becomes dL/d(output of the layer below)
+        layers.insert(0, LayerTrace(h=ps.h, gates=ps.gates, pre=ps.pre, grad_h=norms_by.get("h"),
+                                    grad_c=norms_by.get("c"), pairs=ps.pairs,
+                                    grads={q: g for q, g in norms_by.items() if q not in ("h", "c")}))
 
     out_np = out[0].detach().cpu().numpy()
     if task.tokens_out:

@@ -33,11 +33,17 @@ def latest_val(history) -> float | None:
 
 @dataclass(frozen=True)
 class LayerTrace:
-    h: np.ndarray  # (T, H) hidden state after each step
+    h: np.ndarray  # (T, H) hidden state after each step (a bidirectional layer: its left-to-right LSTM's)
     gates: dict[str, np.ndarray]  # (T, H) each, named as in the cell registry: LSTM i, f, g, o, c; GRU r, z, n
     pre: dict[str, np.ndarray]  # (T, H) pre-activations (LSTM i, f, g, o; GRU r, z, n; RNN h)
     grad_h: np.ndarray | None  # (T,) ‖dL/dh_t‖, total derivative through time; None if not asked
-    grad_c: np.ndarray | None  # (T,) ‖dL/dc_t‖ for the LSTM, else None
+    grad_c: np.ndarray | None  # (T,) ‖dL/dc_t‖ for a cell with a cell state (LSTM, peephole), else None
+    # time x time arrays (T, T), row t = the step that reads, column s = the step read (attention a and e; zero
+    # or NaN above the diagonal, where s > t); empty for cells without attention
+    pairs: dict[str, np.ndarray] = field(default_factory=dict)
+    # more (T,) gradient norms, keyed by quantity: ‖dL/dh_rev_t‖, ‖dL/dc_rev_t‖ of a bidirectional layer's
+    # right-to-left LSTM ("h_rev", "c_rev"); empty for one-way cells
+    grads: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,32 @@ def test_trace_of_a_gru_run(tmp_path, make_run, capsys):
     assert z["grad_h"].shape == (7,) and (z["grad_h"] > 0).all()
 
 
+NEW_CELLS = {"peephole": {"pi", "pf", "po", "grad_c"}, "attention": {"ctx", "a", "e"},
+             "bilstm": {"grad_c", "h_rev", "grad_h_rev", "grad_c_rev", *(q + "_rev" for q in "ifgoc")}}
+
+
+@pytest.mark.parametrize("cell", list(NEW_CELLS))
+def test_train_and_trace_the_new_cells_on_reverse_recall(tmp_path, cell, capsys):
+    """`train --model peephole|bilstm|attention --task revrecall` writes a run whose `trace` holds the cell's arrays
+    (the same entry point as `python -m lstm_core`, in this process)."""
+    from lstm_core.__main__ import main
+
+    out = tmp_path / cell
+    assert main(["train", "--task", "revrecall", "--model", cell, "--lag", "5", *TINY, "--out", str(out)]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["model"] == cell and summary["task"] == "revrecall" and summary["baseline"] == 1 / 8
+    assert main(["trace", str(out), "--out", str(tmp_path / "t.npz"), "--csv", str(tmp_path / "t.csv")]) == 0
+    z = np.load(tmp_path / "t.npz", allow_pickle=False)
+    lstm_names = {"i", "f", "g", "o", "c"} if cell != "attention" else set()
+    assert set(z.files) == {"x", "h", "grad_h", "tokens"} | lstm_names | NEW_CELLS[cell]
+    assert z["h"].shape == (6, 8) and z["tokens"][0] == "?"
+    if cell == "attention":
+        assert z["a"].shape == (6, 6) and np.allclose(z["a"].sum(1), 1)
+    state = torch.load(out / "model.pt", weights_only=True)
+    assert {"peephole": "rnn.0.weight_ch_l0", "bilstm": "rnn.0.weight_hh_l0_reverse",
+            "attention": "rnn.0.query.weight"}[cell] in state and "rnn.0.weight_ih_l0" in state
+
+
 @pytest.mark.slow  # a subprocess that imports torch afresh
 def test_sweep_writes_csv_and_prints_a_table(cli):
     tmp, results, _ = cli
@@ -223,6 +249,7 @@ IN_PROCESS = [
     (["train", "--model", "cnn", "--steps", "1"], "cnn"),
     (["train", "--seed", "-1"], "--seed"),
     (["train", "--hidden", "1000"], "hidden"),
+    (["train", "--task", "text", "--model", "bilstm", "--steps", "1"], "bidirectional LSTM cannot learn the text"),
     (["train", "--lr", "nan"], "learning rate"),
     (["train", "--task", "text", "--text-file", "/no/such/file.txt"], "file.txt"),
     (["train", "--task", "series", "--seq-len", "900", "--steps", "1"], "shorter sequence length"),

@@ -98,7 +98,7 @@ def test_bounds_themselves_are_allowed():
 def test_message_states_what_is_allowed():
     with pytest.raises(ConfigError, match=r"hidden must be between 2 and 256, got 300"):
         ModelConfig(hidden=300)
-    with pytest.raises(ConfigError, match=r"cell must be one of lstm, rnn, gru; got 'cnn'"):
+    with pytest.raises(ConfigError, match=r"cell must be one of lstm, rnn, gru, peephole, .*; got 'cnn'"):
         ModelConfig(cell="cnn")
 
 
@@ -203,3 +203,21 @@ def test_query_malformed(key, raw, word):
     msg = str(e.value)
     assert word in msg
     assert len(msg) < 400  # a huge value is not echoed whole
+
+
+def test_a_bidirectional_model_on_a_task_whose_targets_are_later_inputs_is_refused_everywhere():
+    """Run configs (the command line, run folders), lab settings and links: one sentence naming task and cell."""
+    from lstm_core.config import LabSpec
+
+    with pytest.raises(ConfigError, match="bidirectional LSTM cannot learn the text task") as e:
+        RunConfig(TaskConfig(name="text"), ModelConfig(cell="bilstm"))
+    assert str(e.value).count(".") == 1 and "revrecall" in str(e.value)
+    with pytest.raises(ConfigError, match="sine task"):
+        LabSpec(TaskConfig(name="sine"), (ModelConfig(cell="lstm"), ModelConfig(cell="bilstm")))
+    with pytest.raises(ConfigError, match="series task"):
+        LabSpec.from_query({"task.name": "series", "models": "bilstm,attention"})
+    with pytest.raises(ConfigError, match="text task"):
+        RunConfig.from_json(json.dumps({"task": {"name": "text"}, "model": {"cell": "bilstm"}}))
+    ok = LabSpec.from_query({"task.name": "revrecall", "models": "lstm,bilstm,attention"})
+    assert [m.cell for m in ok.models] == ["lstm", "bilstm", "attention"] and LabSpec.from_query(ok.to_query()) == ok
+    RunConfig(TaskConfig(name="text"), ModelConfig(cell="attention"))  # causal attention reads only the past

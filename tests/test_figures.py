@@ -137,7 +137,7 @@ def test_series_keyed_by_other_names_keep_their_name_and_get_distinct_colours():
     recs = [{"step": 1, "grad_norm": 2.0}, {"step": 2, "grad_norm": 50.0}]
     fig = F.training_curves({"no clipping": recs, "clipped at 1": recs}, "grad_norm", log_y=True)
     assert [d.name for d in fig.data] == ["no clipping", "clipped at 1"]
-    assert len({d.line.color for d in fig.data} | {c.color for c in CELLS.values()}) == 5
+    assert len({d.line.color for d in fig.data} | {c.color for c in CELLS.values()}) == len(CELLS) + 2
     assert F._model("LSTM (chrono)", "lstm")[:2] == ("LSTM (chrono)", CELLS["lstm"].color)
     ticks = list(fig.layout.yaxis.ticktext)  # full-size 1-2-5 ticks on a short log axis, not plotly's tiny digits
     assert {"2", "5", "10", "20", "50"} <= set(ticks) and all(t.lstrip("0.")[0] in "125" for t in ticks)
@@ -220,6 +220,63 @@ def test_unit_lines_show_every_quantity_of_one_unit_in_gate_colours(traces):
     assert [d.name for d in F.unit_lines(traces["rnn"], 0).data] == ["hidden state h"]
     with pytest.raises(ValueError, match="unit"):
         F.unit_lines(t, unit=8)
+
+
+# -- 4b. attention ----------------------------------------------------------------------------------------------
+def _attending(t):
+    """A copy of trace t with time x time arrays as an attention layer has them: each row a distribution over
+    s <= t (0 above the diagonal), scores NaN above it."""
+    T = t.steps
+    e = np.random.default_rng(0).normal(size=(T, T)).astype(np.float32)
+    e[np.triu_indices(T, 1)] = np.nan
+    a = np.exp(np.nan_to_num(e, nan=-np.inf))
+    return _with_layer(t, pairs={"a": (a / a.sum(1, keepdims=True)).astype(np.float32), "e": e})
+
+
+def test_attention_map_is_reading_step_by_step_read_on_a_fixed_scale_with_the_future_blank(traces):
+    t = _attending(traces["rnn"])
+    a = t.layers[0].pairs["a"]
+    fig = F.attention_map(t, highlight_t=5)
+    hm = fig.data[0]
+    z = np.asarray(hm.z, dtype=np.float64)
+    T = t.steps
+    np.testing.assert_array_equal(z[np.tril_indices(T)], a[np.tril_indices(T)])  # z[t][s]
+    assert np.isnan(z[np.triu_indices(T, 1)]).all()  # s > t: not read, not drawn
+    assert (hm.zmin, hm.zmax) == (0.0, 1.0) and list(hm.customdata[5][2]) == [t.tokens[5], t.tokens[2]]
+    assert fig.layout.yaxis.autorange == "reversed" and "reads" in fig.layout.yaxis.title.text
+    assert fig.layout.xaxis.ticktext[-1] == "?" and fig.layout.yaxis.ticktext[-1] == "?"
+    (row,) = fig.layout.shapes
+    assert (row.y0, row.y1, row.x0, row.x1) == (4.5, 5.5, -0.5, 5.5)
+    e = F.attention_map(t, "e")
+    assert (e.data[0].zmin, e.data[0].zmax) == (F.SCALES["e"].zmin, F.SCALES["e"].zmax)
+    assert e.layout.title.text == QUANTITIES["e"].title
+    with pytest.raises(ValueError, match="time x time"):
+        F.attention_map(traces["lstm"])
+
+
+def test_attention_row_draws_where_one_step_looks(traces):
+    t = _attending(traces["rnn"])
+    a = t.layers[0].pairs["a"]
+    fig = F.attention_row(t, 7)
+    (bars,) = fig.data
+    np.testing.assert_array_equal(bars.y, a[7, :8])
+    assert list(bars.customdata) == list(t.tokens[:8]) and bars.marker.color == QUANTITIES["a"].color
+    top = int(a[7, :8].argmax())
+    assert f"on s = {top}" in "".join(_texts(fig)) and "t = 7" in fig.layout.title.text
+    assert tuple(fig.layout.yaxis.range) == (0, 1.15)
+    with pytest.raises(ValueError, match="t must be"):
+        F.attention_row(t, t.steps)
+
+
+def test_gradient_curves_draw_both_directions_of_a_bidirectional_layer(traces):
+    t = traces["lstm"]
+    both = _with_layer(t, grads={"h_rev": t.grad_h[::-1].copy(), "c_rev": t.grad_c[::-1].copy()})
+    by_name = {d.name: d for d in F.gradient_curves({"lstm": both}).data}
+    assert len(by_name) == 4
+    rev = by_name["LSTM ‖dL/dh<sub>t</sub>‖, right to left"]
+    np.testing.assert_allclose(rev.y, t.grad_h[::-1])
+    assert rev.line.dash == "dot" and by_name["LSTM ‖dL/dc<sub>t</sub>‖, right to left"].line.dash == "dashdot"
+    assert len(F.gradient_curves({"lstm": both}, include_c=False).data) == 2
 
 
 # -- 5-6. gradients ----------------------------------------------------------------------------------------------
@@ -355,6 +412,7 @@ def test_every_figure_is_readable_from_the_back_row(traces, trainers):
         F.training_curves({c: tr.history for c, tr in trainers.items()}, "grad_norm", log_y=True),
         F.gate_heatmap(traces["lstm"], "o"), F.gate_panel(traces["gru"], ["r", "z"]), F.unit_lines(traces["lstm"], 0),
         F.gradient_curves(traces), F.gradient_history_heatmap([1, 2], np.ones((2, 3))),
+        F.attention_map(_attending(traces["rnn"])), F.attention_row(_attending(traces["rnn"]), 3),
         F.series_overlay(np.arange(3.0), np.zeros(3), np.zeros(3), {"gru": np.zeros(3)}),
         F.spectral_bar({"gru": 0.5}),
         F.sweep_heatmap(pd.DataFrame(dict(model=["gru"], lag=[5], solved=[1], seconds=[1.0]))),

@@ -153,6 +153,34 @@ def test_recurrent_weights_are_the_parameters():
     assert w["W_hh"] is model.rnn[1].weight_hh_l0 and w["b_ih"] is model.rnn[1].bias_ih_l0
 
 
+@pytest.mark.parametrize("layers", [1, 2])
+def test_the_newer_cells_keep_pytorchs_names_and_add_their_own(layers):
+    """peephole: nn.LSTM's names and weight_ch_l0 (p); bilstm: PyTorch's `_reverse` names, 2H wide outputs; attention:
+    nn.RNN's names and the query and key, [h; ctx] 2H wide. `recurrent_weights` names them as the equations do."""
+    H = 6
+    extra = {"peephole": {"weight_ch_l0": (3 * H,)},
+             "bilstm": {"weight_ih_l0_reverse": (4 * H, None), "weight_hh_l0_reverse": (4 * H, H),
+                        "bias_ih_l0_reverse": (4 * H,), "bias_hh_l0_reverse": (4 * H,)},
+             "attention": {"query.weight": (H, H), "query.bias": (H,), "key.weight": (H, H)}}
+    keys = {"peephole": {"p"}, "bilstm": {"W_ih_rev", "W_hh_rev", "b_ih_rev", "b_hh_rev"},
+            "attention": {"W_q", "b_q", "W_k"}}
+    for cell, G, width in (("peephole", 4, H), ("bilstm", 4, 2 * H), ("attention", 1, 2 * H)):
+        m = build_model(ModelConfig(cell=cell, hidden=H, layers=layers, init_scale=2.0), RECALL, seed=0)
+        sd = {k: tuple(v.shape) for k, v in m.state_dict().items()}
+        assert sd["readout.weight"] == (6, width)
+        for k in range(layers):
+            fan_in = 7 if k == 0 else width
+            assert sd[f"rnn.{k}.weight_ih_l0"] == (G * H, fan_in) and sd[f"rnn.{k}.weight_hh_l0"] == (G * H, H)
+            for name, shape in extra[cell].items():
+                assert sd[f"rnn.{k}.{name}"] == tuple(fan_in if n is None else n for n in shape), name
+        assert len(sd) == 2 + layers * (4 + len(extra[cell]))
+        assert set(m.recurrent_weights(layers - 1)) == {"W_ih", "W_hh", "b_ih", "b_hh"} | keys[cell]
+        assert m(RECALL.batch(2, 0, 0).x).shape == (2, 51, 6)
+    plain = build_model(ModelConfig(cell="bilstm", hidden=H), RECALL, seed=0).rnn[0]
+    scaled = build_model(ModelConfig(cell="bilstm", hidden=H, init_scale=2.0), RECALL, seed=0).rnn[0]
+    assert torch.equal(scaled.weight_hh_l0_reverse, 2 * plain.weight_hh_l0_reverse)  # both directions scaled
+
+
 def test_pick_device_falls_back_to_cpu():
     assert pick_device("cpu") == torch.device("cpu")
     if not torch.cuda.is_available():

@@ -30,6 +30,16 @@ def test_untrained_units_guess_at_chance():
     assert np.median(mu.accuracy) < 0.3
 
 
+def test_the_newer_cells_are_probed_at_their_own_memory():
+    """peephole: its cell state; RNN + attention: h; the bidirectional LSTM: c on recall, and on reverse recall
+    (the cue comes after the answer) its right-to-left cell state c_rev."""
+    lab = small_lab(cells=("peephole", "bilstm", "attention"), task={"lag": 12, "alphabet": 4})
+    assert [lab.memory_units(c).quantity for c in ("peephole", "bilstm", "attention")] == ["c", "c", "h"]
+    rev = small_lab(cells=("bilstm",), task={"name": "revrecall", "lag": 12, "alphabet": 4})
+    mu = rev.memory_units("bilstm")
+    assert mu.quantity == "c_rev" and mu.accuracy.shape == (8,) and sorted(mu.order) == list(range(8))
+
+
 def test_text_properties_are_read_as_the_model_reads():
     p = text_properties(list('ab "cd" (e\nf)'))
     assert p["inside quotes"].tolist() == [0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]

@@ -19,8 +19,9 @@ CONFIGS = {
     "sine": TaskConfig(name="sine", seq_len=30),
     "text": TaskConfig(name="text", corpus="reber", seq_len=25),
     "series": TaskConfig(name="series", series="seattle-temp", seq_len=40),
+    "revrecall": TaskConfig(name="revrecall", lag=7, alphabet=5),
 }
-LENGTH = {"recall": 8, "copy": 32, "sine": 30, "text": 25, "series": 40}  # T of each config above
+LENGTH = {"recall": 8, "copy": 32, "sine": 30, "text": 25, "series": 40, "revrecall": 8}  # T of each config above
 
 
 def test_registry_lists_every_task():
@@ -99,6 +100,20 @@ def test_recall_batch_contents_and_baseline():
     assert labels[-1] == "?" and labels[0] == "ABCDE"[int(b.x[0, 0])]
     targets = task.target_labels(b.y[0])
     assert targets[:-1] == [""] * 7 and targets[-1] == labels[0]
+
+
+def test_reverse_recall_asks_first_for_the_last_symbol():
+    task = make_task(CONFIGS["revrecall"])
+    assert (task.input_size, task.output_size, task.horizon, task.baseline) == (6, 5, 7, 1 / 5)
+    assert task.baseline_label == "chance = 1/5" and task.gate_init == "chrono" and task.cue_step == 7
+    b = task.batch(64, seed=0, step=0)
+    assert (b.x[:, 0] == 5).all() and int(b.x[:, 1:].max()) <= 4  # the query mark first, then letters only
+    assert torch.equal(b.y[:, 0], b.x[:, -1]) and (b.y[:, 1:] == IGNORE).all()
+    assert len(set(b.x[:, 1:-1].flatten().tolist())) == 5
+    labels, targets = task.token_labels(b.x[0]), task.target_labels(b.y[0])
+    assert labels[0] == "?" and targets[0] == labels[-1] and targets[1:] == [""] * 7
+    recall = make_task(CONFIGS["recall"]).batch(64, seed=0, step=0)  # recall's draw, the other end overwritten
+    assert torch.equal(b.x[:, 1:-1], recall.x[:, 1:-1])
 
 
 def test_recall_loss_and_metric_score_only_the_query():

@@ -290,3 +290,26 @@ def test_spectral_radius_matches_numpy():
     W = lstm.rnn[1].weight_hh_l0.detach().double().numpy()
     expected = max(np.abs(np.linalg.eigvals(W[k * 12 : (k + 1) * 12])).max() for k in range(4))
     assert spectral_radius(lstm, layer=1) == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn", "peephole", "bilstm", "attention"])
+def test_a_batch_through_layer_forward_is_each_sequence_through_it(cell):
+    """trace.layer_forward on a batch (T, B, I), as lstm_core/probe.py runs it, gives each sequence's output, h and
+    states exactly as the one-sequence pass the trace is made of (2 layers: the second reads the first's output)."""
+    from lstm_core.trace import layer_forward
+
+    task = make_task(TaskConfig(name="recall", lag=9, alphabet=4))
+    model = build_model(ModelConfig(cell=cell, hidden=5, layers=2), task, seed=1)
+    X = model.encode(task.batch(3, 0, 0).x).transpose(0, 1)  # (T, B, I)
+    singles = [X[:, b] for b in range(3)]
+    for k in range(2):
+        w = model.recurrent_weights(k)
+        batch = layer_forward(model.cell, w, X)
+        one = [layer_forward(model.cell, w, x) for x in singles]
+        for b, ps in enumerate(one):
+            np.testing.assert_allclose(batch.out[:, b], ps.out, rtol=0, atol=1e-6)
+            np.testing.assert_allclose(batch.h[:, b], ps.h, rtol=0, atol=1e-6)
+            for q, v in batch.gates.items():
+                np.testing.assert_allclose(v[:, b], ps.gates[q], rtol=0, atol=1e-6, err_msg=q)
+        X, singles = torch.from_numpy(batch.out), [torch.from_numpy(ps.out) for ps in one]
+    assert ("c" in batch.gates) == (cell in ("lstm", "peephole", "bilstm"))

@@ -18,36 +18,53 @@ from lstm_core.trace import trace
 
 CONTRACT = {"lstm": {"x", "h", "i", "f", "g", "o", "c", "grad_h", "grad_c", "tokens"},
             "gru": {"x", "h", "r", "z", "n", "grad_h", "tokens"},
-            "rnn": {"x", "h", "grad_h", "tokens"}}
+            "rnn": {"x", "h", "grad_h", "tokens"},
+            "peephole": {"x", "h", "i", "f", "g", "o", "c", "pi", "pf", "po", "grad_h", "grad_c", "tokens"},
+            "bilstm": {"x", "h", "i", "f", "g", "o", "c", "grad_h", "grad_c", "tokens", "i_rev", "f_rev", "g_rev",
+                       "o_rev", "c_rev", "h_rev", "grad_h_rev", "grad_c_rev"},
+            "attention": {"x", "h", "ctx", "a", "e", "grad_h", "tokens"}}
+PAIRS = {"a", "e"}  # time x time
 T, H, INPUTS = 7, 6, 5  # recall at lag 6 over 4 symbols: 7 timesteps, one-hot of 4 symbols + '?'
 
 
 @pytest.fixture(scope="module")
-def lab() -> Lab:
-    lab = Lab(TaskConfig(name="recall", lag=6, alphabet=4), TrainConfig(seed=3, steps=50, batch=16, val_every=2),
-              {c: ModelConfig(cell=c, hidden=H) for c in ("lstm", "gru", "rnn")})
-    lab.advance(4)
-    return lab
+def labs() -> dict[str, Lab]:
+    labs = {}
+    for cells in (("lstm", "gru", "rnn"), ("peephole", "bilstm", "attention")):
+        lab = Lab(TaskConfig(name="recall", lag=6, alphabet=4), TrainConfig(seed=3, steps=50, batch=16, val_every=2),
+                  {c: ModelConfig(cell=c, hidden=H) for c in cells})
+        lab.advance(4)
+        labs |= {c: lab for c in cells}
+    return labs
+
+
+@pytest.fixture(scope="module")
+def lab(labs) -> Lab:
+    return labs["lstm"]
 
 
 # -- trace ---------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
-def test_npz_holds_exactly_the_contract_arrays(lab, cell):
-    tr = lab.trace(cell)
+@pytest.mark.parametrize("cell", list(CONTRACT))
+def test_npz_holds_exactly_the_contract_arrays(labs, cell):
+    tr = labs[cell].trace(cell)
     z = np.load(io.BytesIO(ex.trace_npz_bytes(tr, cell)), allow_pickle=False)
     assert set(z.files) == CONTRACT[cell]
     assert z["x"].shape == (T, INPUTS) and z["x"].dtype == np.float32
     np.testing.assert_array_equal(z["x"], tr.x)
     np.testing.assert_array_equal(z["h"], tr.h)
     assert z["h"].shape == (T, H)
-    for q in CONTRACT[cell] - {"x", "h", "grad_h", "grad_c", "tokens"}:
+    grads = {q for q in CONTRACT[cell] if q.startswith("grad_")}
+    for q in CONTRACT[cell] - {"x", "h", "tokens"} - grads - PAIRS:
         assert z[q].shape == (T, H)
         np.testing.assert_array_equal(z[q], tr.layers[0].gates[q])
+    for q in CONTRACT[cell] & PAIRS:
+        assert z[q].shape == (T, T)
+        np.testing.assert_array_equal(z[q], tr.layers[0].pairs[q])
     assert z["grad_h"].shape == (T,) and (z["grad_h"] > 0).all()
     np.testing.assert_array_equal(z["grad_h"], tr.grad_h)
-    if cell == "lstm":
-        assert z["grad_c"].shape == (T,)
-        np.testing.assert_array_equal(z["grad_c"], tr.grad_c)
+    for q in grads - {"grad_h"}:
+        assert z[q].shape == (T,)
+        np.testing.assert_array_equal(z[q], tr.grad_c if q == "grad_c" else tr.layers[0].grads[q[5:]])
     assert z["tokens"].dtype.kind == "U" and tuple(z["tokens"]) == tr.tokens and z["tokens"][-1] == "?"
 
 
@@ -56,9 +73,10 @@ def test_a_trace_of_another_cell_is_refused(lab):
         ex.trace_npz_bytes(lab.trace("lstm"), "gru")
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_csv_is_long_form_and_parses_back(lab, cell):
-    tr = lab.trace(cell)
+@pytest.mark.parametrize("cell", ["lstm", "gru", "attention"])
+def test_csv_is_long_form_and_parses_back(labs, cell):
+    """Every array in long form; a time x time array (attention) has s in the `unit` column."""
+    tr = labs[cell].trace(cell)
     z = np.load(io.BytesIO(ex.trace_npz_bytes(tr)), allow_pickle=False)
     rows = list(csv.reader(io.StringIO(ex.trace_csv_text(tr, cell), newline="")))
     assert rows[0] == ["quantity", "t", "token", "unit", "value"]

@@ -78,3 +78,16 @@ def blocks(a: np.ndarray, H: int) -> list[np.ndarray]:
 def norms(a: np.ndarray) -> np.ndarray:
     """(T, H) -> (T,) Euclidean norm of each row, in float64."""
     return np.sqrt(np.square(a, dtype=np.float64).sum(1))
+
+
+@dataclass
+class Pass:
+    """One layer's recomputation as `trace` keeps it: what it hands up, what the trace shows, and what its
+    backward needs. Made by a cell module's `layer_forward` (or by `trace` from `forward` for one-way cells)."""
+
+    out: np.ndarray  # (T, W) the layer's output, read by the layer above or the readout: h, [h; h_rev], [h; ctx]
+    h: np.ndarray  # (T, H) the hidden state the trace shows as h (a bidirectional layer: left to right)
+    gates: dict[str, np.ndarray]  # (T, H) each, the cell registry's `gates`
+    pre: dict[str, np.ndarray]  # (T, H) each, pre-activations
+    pairs: dict[str, np.ndarray]  # (T, T) each, the cell registry's `pairs` (attention a, e)
+    saved: object  # whatever the cell's `layer_backward` needs (its Forward records)

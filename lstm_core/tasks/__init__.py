@@ -24,6 +24,9 @@ class TaskSpec:
     metric: str  # accuracy, mse or bits_per_char (held-out, in metrics.jsonl and on every chart)
     gate_init: str = "chrono"  # the LSTM gate-bias initialisation that ModelConfig.gate_init "auto" means here
     why_init: str = "chrono initialisation spreads the forget gates' memory over the task's time lag"
+    # its targets are later inputs (the next value or character): only a model that reads left to right may learn
+    # it; one that also reads from the right (bidirectional) would read the answer, and is refused
+    causal: bool = False
 
     @property
     def higher_is_better(self) -> bool:
@@ -39,11 +42,14 @@ TASKS: dict[str, TaskSpec] = {t.name: t for t in (
              ("lag", "alphabet"), "accuracy"),
     TaskSpec("copy", "Copy memory: reproduce K symbols after T blanks", "lstm_core.tasks.copy:Copy",
              ("lag", "copy_len"), "accuracy"),
-    TaskSpec("sine", "Sine mixtures: predict the next value", "lstm_core.tasks.sine:Sine", ("seq_len",), "mse"),
+    TaskSpec("sine", "Sine mixtures: predict the next value", "lstm_core.tasks.sine:Sine", ("seq_len",), "mse",
+             causal=True),
     TaskSpec("text", "Character-level text: predict the next character", "lstm_core.tasks.text:Text",
-             ("seq_len", "corpus"), "bits_per_char"),
+             ("seq_len", "corpus"), "bits_per_char", causal=True),
     TaskSpec("series", "Real series: forecast the next value", "lstm_core.tasks.series:Series",
-             ("seq_len", "series"), "mse"),
+             ("seq_len", "series"), "mse", causal=True),
+    TaskSpec("revrecall", "Reverse recall: at the first step '?', name the last letter",
+             "lstm_core.tasks.revrecall:RevRecall", ("lag", "alphabet"), "accuracy"),
 )}
 
 
