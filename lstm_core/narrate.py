@@ -303,6 +303,21 @@ def unit_sentence(trace: Trace, unit: int, layer: int = 0) -> str:
     return f"Unit {unit}: its hidden state {shape_of(h)}, from {h[0]:+.2f} to {h[-1]:+.2f}."
 
 
+def attention_sentence(trace: Trace, t: int, cue_step: int | None, layer: int = 0) -> str:
+    """Where step t's attention goes, and over the whole sequence how much of it lands on the cue (recall)."""
+    a = np.asarray(trace.layers[layer].pairs["a"], dtype=float)
+    row = a[t, : t + 1]
+    top = int(row.argmax())
+    out = (f"At t = {t}, {row[top]:.0%} of the attention is on step s = {top} (token "
+           f"'{trace.tokens[top]}'); a uniform spread would give each of its {t + 1} steps {1 / (t + 1):.0%}.")
+    if cue_step is not None and cue_step < a.shape[0]:
+        later = a[cue_step + 1:, cue_step]
+        if later.size:
+            out += (f" Averaged over the steps after the cue, the attention on the cue (t = {cue_step}) is "
+                    f"{later.mean():.0%}; at the last step, {a[-1, cue_step]:.0%}.")
+    return out
+
+
 # -- gradients -----------------------------------------------------------------------------------------------------
 def decay_per_10(g: np.ndarray) -> float | None:
     """Orders of magnitude the gradient falls per 10 steps back in time (a least-squares line through
@@ -451,6 +466,8 @@ def presets(steps: int, memory_order: Sequence[int] | None, cell: str) -> dict[s
                f"Wipe every cell at t = {mid}": (Clamp("c", 0.0, None, mid, mid + 1),)}
         if memory_order is not None:
             k = min(4, len(memory_order) // 4 or 1)
+            out[f"Shut the forget gate of the {k} best memory units at t = {mid}"] = (
+                Clamp("f", 0.0, tuple(memory_order[:k]), mid, mid + 1),)
             out[f"Wipe the {k} best memory units over the delay"] = (Clamp("c", 0.0, tuple(memory_order[:k]), *delay),)
             out[f"Wipe {k} other units over the delay"] = (Clamp("c", 0.0, tuple(memory_order[-k:]), *delay),)
         return out

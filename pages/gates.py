@@ -91,6 +91,18 @@ def draw(lab, view: LabView) -> None:
              "one unit over time: where the forget gate stays near 1 the cell state is carried; where the input "
              "gate opens, something is written.")
 
+    if cell.pairs:
+        st.subheader("Where the attention looks")
+        left, right = st.columns([3, 2])
+        with left:
+            ui.chart(figures.attention_map(tr, "a", layer, highlight_t=t_sel), "gt_attention",
+                     narrate.attention_sentence(tr, t_sel, view.task.cue_step, layer),
+                     "row t is the step that reads, column s the step it reads; a bright cell far left of the "
+                     "diagonal is a shortcut back in time that no gradient has to survive many steps to find.")
+        with right:
+            ui.chart(figures.attention_row(tr, t_sel, layer), "gt_attention_row",
+                     look="the outlined row, as bars: the attention of step t over the steps it can read.")
+
     if memory is not None:
         st.subheader("Where the memory is")
         ui.chart(figures.memory_bars(memory), "gt_memory", narrate.memory_sentence(memory),

@@ -41,10 +41,11 @@ with c2:
     pre = presets(T, memory.order if memory is not None else None, cell)
     if pre:
         st.markdown("**The classic demonstrations** (one click each):")
-        cols = st.columns(len(pre))
-        for col, (title, clamps) in zip(cols, pre.items()):
-            if col.button(title, key=f"sg_pre_{title[:20]}", width="stretch"):
-                st.session_state.sg_clamps = clamps
+        items = list(pre.items())
+        for row in range(0, len(items), 3):  # three to a row: readable from the back of the room
+            for col, (title, clamps) in zip(st.columns(3), items[row:row + 3]):
+                if col.button(title, key=f"sg_pre_{title[:28]}", width="stretch"):
+                    st.session_state.sg_clamps = clamps
 
 with st.expander("Or build your own clamp", expanded=not pre):
     d1, d2, d3 = st.columns(3)

@@ -39,6 +39,15 @@ def test_surgery_on_the_pretrained_lesson(server):
         wait_for(lambda: page.locator(".js-plotly-plot").count() >= 4, 90, what="the gate charts")
         assert any("guess of the cue" in t for t in measured(page))  # the memory units, found and named
         goto(page, server + "/surgery", "Gate surgery")
+        # the teacher's flow: the memory units' forget gates shut in the middle of the delay, as measured
+        page.get_by_role("button", name=re.compile("Shut the forget gate of the 4 best memory units")).click()
+        wait_for(lambda: page.locator('[data-testid="stMetric"]').count() == 3, 90, what="the outcome")
+        settle(page)
+        values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+        assert values[:2] == ["100.0%", "100.0%"]  # as measured (tests/test_surgery.py): the others carry the cue
+        assert any("unchanged: the model did not need what was held" in t for t in measured(page))
+        page.get_by_role("button", name=re.compile("Undo")).click()
+        wait_for(lambda: page.locator('[data-testid="stMetric"]').count() == 0, 60, what="the undo")
         page.get_by_role("button", name=re.compile("Forget everything at t = 50")).click()
         wait_for(lambda: page.locator('[data-testid="stMetric"]').count() == 3, 90, what="the outcome")
         settle(page)
@@ -96,4 +105,40 @@ def test_a_computed_sentence_changes_when_the_run_changes(server):
             settle(page)
         after = wait_for(lambda: (m := measured(page)) != before and m, 60, what="the sentences to change")
         assert any("At step 10, held out" in t for t in after)
+        no_error_box(page)
+
+
+def test_the_teacher_switches_the_pair_to_peephole_and_bidirectional(server):
+    with open_browser() as page:
+        goto(page, server + "/train", "Train & compare")
+        page.get_by_text("Settings: task, models, training").click()
+        models = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Models").first
+        models.locator("button[aria-label=\"Remove LSTM\"]").click()
+        models.locator("button[aria-label=\"Remove vanilla RNN\"]").click()
+        box = models.locator("input")
+        for name in ("peephole LSTM", "bidirectional LSTM"):
+            box.click()
+            box.fill(name)
+            page.get_by_role("option", name=name, exact=True).click()
+        page.keyboard.press("Escape")
+        settle(page)
+        page.get_by_role("button", name=re.compile("Apply settings and restart")).click()
+        labels = '[data-testid="stMetricLabel"]'
+        wait_for(lambda: {"peephole LSTM: held-out accuracy", "bidirectional LSTM: held-out accuracy"}
+                 <= set(page.locator(labels).all_inner_texts()), 120, what="the new pair's metrics")
+        progress = '[data-testid="stProgress"]'
+        assert "step 0 of" in page.locator(progress).first.inner_text()  # a new pair starts paused
+        page.get_by_role("button", name=re.compile("Play")).click()
+        wait_for(lambda: (m := re.search(r"step ([\d,]+) of", page.locator(progress).first.inner_text()))
+                 and int(m.group(1).replace(",", "")) >= 20, 120, what="the pair to train")
+        page.get_by_role("button", name=re.compile("Pause")).click()
+        settle(page)
+        page.screenshot(path=str(ARTIFACTS / "peephole_bidirectional.png"), full_page=True)
+        # through the sidebar: a new address would open a new session with the default lesson
+        page.locator('[data-testid="stSidebarNav"]').get_by_text("Gates", exact=True).click()
+        page.get_by_role("heading", name="Gates").first.wait_for(timeout=90_000)
+        settle(page, 90)
+        page.get_by_text("peephole LSTM", exact=True).first.click()
+        wait_for(lambda: any("peephole" in t for t in page.locator(".js-plotly-plot").all_inner_texts()), 90,
+                 what="the peephole terms in the heatmaps")
         no_error_box(page)

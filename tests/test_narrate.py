@@ -122,3 +122,16 @@ def test_the_lessons_answers_are_graded_by_measurement():
     assert narrate.smallest_gradient_where(10.0 ** -np.arange(10)) == 1
     assert narrate.forget_band(np.full((5, 4), 0.97)) == 1 and narrate.forget_band(np.full((5, 4), 0.05)) == 0
     assert narrate.forget_band(np.full((5, 4), 0.5)) == 2
+
+
+def test_attention_sentence_names_the_step_read_most_and_the_share_on_the_cue():
+    a = np.tril(np.full((4, 4), 0.1))
+    a[3, :] = [0.7, 0.1, 0.1, 0.1]
+    a[1, :2], a[2, :3] = [0.6, 0.4], [0.5, 0.25, 0.25]
+    a[0, 0] = 1.0
+    lt = LayerTrace(h=np.zeros((4, 2)), gates={}, pre={}, grad_h=None, grad_c=None, pairs={"a": a})
+    tr = Trace(cell="attention", x=np.zeros((4, 1)), tokens=("B", "x", "y", "?"), targets=("",) * 4,
+               output=np.zeros((4, 1)), predictions=("",) * 4, loss=0.0, layers=(lt,))
+    s = narrate.attention_sentence(tr, 3, cue_step=0)
+    assert "At t = 3, 70% of the attention is on step s = 0 (token 'B')" in s and "each of its 4 steps 25%" in s
+    assert "on the cue (t = 0) is 60%; at the last step, 70%" in s  # mean of 0.6, 0.5, 0.7

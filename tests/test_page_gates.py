@@ -4,7 +4,7 @@ gates, pretrained lessons scrub through snapshots, series show input, target and
 from __future__ import annotations
 
 import numpy as np
-from apptest_util import chart, no_exception, open_page
+from apptest_util import chart, charts, no_exception, open_page
 from conftest import remote_lab, small_lab
 
 
@@ -104,3 +104,23 @@ def test_the_shipped_lesson_shows_its_memory_units_its_start_and_its_saturation(
     no_exception(at)
     view = at.session_state["lab"].view()
     assert view.model_cfgs["lstm"].gate_init == "default" and at.session_state["playing"]
+
+
+def test_attention_shows_where_each_step_looks_with_its_sentence():
+    lab, solo = labs(cells=("attention", "lstm"))
+    at = open_page("pages/gates.py", {"lab": lab})
+    no_exception(at)
+    a = solo.trace("attention").layers[0].pairs["a"]
+    z = np.asarray(heatmaps(chart(at, "gt_attention"))[0]["z"], dtype=float)
+    T = a.shape[0]
+    lower = np.tril_indices(T)
+    np.testing.assert_allclose(z[lower], a[lower], atol=1e-6)  # the weights, the future blank
+    t = at.slider(key="gt_t").value
+    bars = chart(at, "gt_attention_row")["data"][0]
+    np.testing.assert_allclose(np.asarray(bars["y"], dtype=float), a[t, : t + 1], atol=1e-6)
+    top = int(a[t, : t + 1].argmax())
+    said = [m.value for m in at.markdown if m.value.startswith("**Measured:** At t =")]
+    assert said and f"{a[t, top]:.0%} of the attention is on step s = {top}" in said[0]
+    at.radio(key="gt_model").set_value("lstm").run()
+    no_exception(at)
+    assert "gt_attention" not in charts(at)  # only a cell with attention has the chart

@@ -62,6 +62,10 @@ def test_the_classic_demonstrations_as_measured(lesson):
     top = lesson.intervene("lstm", (Clamp("c", 0.0, mu.order[:4], *DELAY),)).metric_after
     low = lesson.intervene("lstm", (Clamp("c", 0.0, mu.order[-4:], *DELAY),)).metric_after
     assert top == pytest.approx(0.719, abs=TOL) and low == pytest.approx(0.602, abs=TOL)
+    # shutting the forget gate of those 4 units in the middle of the delay changes nothing: the others carry the
+    # cue, and h_(t-1) writes it back
+    shut = lesson.intervene("lstm", (Clamp("f", 0.0, mu.order[:4], 50, 51),)).metric_after
+    assert shut == pytest.approx(1.0, abs=TOL)
     # wiping every cell at one step: the cue is lost (below chance, 1/8)
     wipe = lesson.intervene("lstm", (Clamp("c", 0.0, None, 50, 51),)).metric_after
     assert wipe == pytest.approx(0.082, abs=TOL)
