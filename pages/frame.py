@@ -20,6 +20,7 @@ PAGES = (
     ("train.py", "Train & compare", ":material/play_circle:", "train"),
     ("gates.py", "Gates", ":material/grid_on:", "gates"),
     ("gradients.py", "Vanishing gradients", ":material/trending_down:", "gradients"),
+    ("lag_race.py", "Lag race", ":material/speed:", "lag_race"),
     ("by_hand.py", "One step by hand", ":material/calculate:", "by_hand"),
     ("export.py", "Export & import", ":material/download:", "export"),
     ("text.py", "Text", ":material/text_fields:", "text"),
