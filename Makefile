@@ -7,7 +7,7 @@ PORT ?= 8501
 ADDRESS ?= 127.0.0.1
 RAY_ADDRESS ?=
 
-.PHONY: run test test-fast bench pretrained sweep sweep-ray measure-init lint screenshots chromium clean
+.PHONY: run test test-fast bench pretrained sweep sweep-ray measure-init lag-race lint screenshots chromium clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,13 @@ sweep: $(VENV)/.runtime
 measure-init: $(VENV)/.runtime
 	OMP_NUM_THREADS=1 $(PY) -m lstm_core sweep --task recall --models lstm --lags 20,100 --seeds 0,1,2,3,4 \
 	  --gate-init default --max-seconds 30 --clock cpu --target 0.99 --steps 20000 --out datasets/measured/init_default.csv
+
+# The Lag race page's shipped results (datasets/lag_race.csv): the app's defaults, 105 runs of at most 30 CPU
+# seconds each; about an hour on 2 busy cores.
+lag-race: $(VENV)/.runtime
+	OMP_NUM_THREADS=1 nice -n 5 $(PY) -m lstm_core sweep --task recall --models lstm,rnn,gru \
+	  --lags 5,10,20,50,100,150,200 --seeds 0,1,2,3,4 --steps 20000 --max-seconds 30 --clock cpu --target 0.99 \
+	  --jobs 2 --out datasets/lag_race.csv
 
 # The same sweep spread over a Ray cluster (RAY_ADDRESS=<cluster>, else a Ray started on this machine).
 sweep-ray: $(VENV)/.ray

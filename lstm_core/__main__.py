@@ -20,7 +20,7 @@ from .cells import CELLS
 from .config import ModelConfig, RunConfig, TaskConfig, TrainConfig, bound
 from .errors import ConfigError, DataError, DivergedError, RunError
 from .runs import load_run
-from .sweep import sweep_on_ray, sweep_one, sweep_table, train_run
+from .sweep import SETTINGS, cue_table, sweep_on_ray, sweep_one, sweep_table, train_run
 from .tasks import TASKS
 from .trace_file import trace_arrays, trace_csv_text
 
@@ -185,11 +185,14 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     metric = next(k for k in rows[0] if k in ("accuracy", "mse", "bits_per_char"))
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     with open(a.out, "w", newline="") as f:
-        keys = ["task", "model", "lag", "seed", "steps", "seconds", "loss", metric, "stop", "baseline"]
+        keys = ["task", "model", "lag", "seed", "steps", "seconds", "loss", metric, "stop", "baseline",
+                "cue_grad_0", "cue_grad_end", *(col for col, _, _ in SETTINGS)]
         w = csv.DictWriter(f, keys, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
     print(sweep_table(rows, models, lags))
+    if any(r.get("cue_grad_0") is not None for r in rows):
+        print(cue_table(rows, models, lags))
     return 0
 
 

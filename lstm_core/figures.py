@@ -850,3 +850,128 @@ def memory_bars(mu) -> go.Figure:
     fig.update_xaxes(title_text="unit (best first)", type="category")
     fig.update_yaxes(title_text="held-out accuracy", range=[0, 1.05], tickformat=".0%")
     return fig
+
+
+# -- 13. the lag race: a sweep over lags, models and seeds (lstm_core.sweep.RaceCell) ----------------------------
+RACE_MARKERS = ("circle", "square", "diamond", "triangle-up", "x", "star")  # a second cue besides colour
+RATIO_FLOOR = 1e-40  # a cue-gradient ratio of exactly 0 (float32 underflow) is drawn here on the log axis
+
+
+def _race_model(name: str, k: int) -> tuple[str, str, str, str]:
+    """(label, colour, dash, marker symbol) of a model in the lag race: the cell registry's, or the k-th extra."""
+    label, color, dash = _model(name, k=k)
+    return label, color, dash, RACE_MARKERS[k % len(RACE_MARKERS)]
+
+
+def _race_models(cells: dict, models: list[str]) -> list[tuple[int, str, list]]:
+    """(k, model, its cells by lag) for each model that has cells, k its place in `models` (colour and marker)."""
+    out = []
+    for k, m in enumerate(models):
+        mine = sorted((c for (cm, _), c in cells.items() if cm == m), key=lambda c: c.lag)
+        if mine:
+            out.append((k, m, mine))
+    return out
+
+
+def _lag_axis(fig: go.Figure, lags: list[int], min_gap: float = 0.0, **kw: Any) -> None:
+    """A log axis with a tick at each chosen lag, spanning them all (a lag still being computed has its place);
+    on a narrow axis (`min_gap` > 0, in decades) a label closer than that to the next longer labelled lag is left
+    out, the longest first, so the labels never overlap."""
+    span = [math.log10(min(lags)) - 0.1, math.log10(max(lags)) + 0.1] if lags else None
+    text, last = {}, math.inf
+    for v in sorted(lags, reverse=True):
+        keep = math.log10(last / v) >= min_gap
+        text[v] = str(v) if keep else ""
+        last = v if keep else last
+    fig.update_xaxes(title_text="time lag T (timesteps, log scale)", type="log", tickmode="array", range=span,
+                     tickvals=list(lags), ticktext=[text[v] for v in lags], tickangle=0, **kw)
+
+
+def _race_style(fig: go.Figure, title: str, subtitle: str, height: int = 440) -> None:
+    """The house look with a second, smaller title line that says what the points and bars are."""
+    style(fig, title, height)
+    # room for the subtitle, and for the legend even with one model (style() leaves it out for a single series)
+    fig.update_layout(title_subtitle=dict(text=subtitle, font=dict(size=16)), showlegend=True, margin_t=145)
+
+
+def race_success(cells: dict, models: list[str], lags: list[int]) -> go.Figure:
+    """Share of seeds that reached the target, against lag, one line per model; hover gives 'solved/runs'."""
+    fig = figure()
+    for k, m, mine in _race_models(cells, models):
+        label, color, dash, symbol = _race_model(m, k)
+        fig.add_trace(go.Scatter(
+            x=[c.lag for c in mine], y=[c.rate for c in mine], name=label, mode="lines+markers",
+            customdata=[[c.n_solved, c.runs] for c in mine], line=dict(color=color, width=4, dash=dash),
+            marker=dict(size=13, symbol=symbol, color=color),
+            hovertemplate=f"{label}, lag %{{x}}: %{{customdata[0]}} of %{{customdata[1]}} seeds solved<extra></extra>"))
+    hline(fig, 0.5, "half the seeds")
+    _race_style(fig, "Seeds that reached the target", "share of the seeds run; hover a point for the counts")
+    _lag_axis(fig, lags)
+    fig.update_yaxes(title_text="seeds solved", range=[-0.05, 1.08], tickformat=".0%")
+    return fig
+
+
+def race_steps(cells: dict, models: list[str], lags: list[int]) -> go.Figure:
+    """Steps to the target against lag: the median over the seeds that reached it, with bars from the fastest to
+    the slowest of them; a lag where no seed reached it has no point."""
+    fig = figure()
+    ys = []
+    for k, m, mine in _race_models(cells, models):
+        label, color, dash, symbol = _race_model(m, k)
+        ok = [c for c in mine if c.n_solved]
+        med = [float(np.median(c.solved_steps)) for c in ok]
+        lo = [min(c.solved_steps) for c in ok]
+        hi = [max(c.solved_steps) for c in ok]
+        ys += [lo, hi]
+        fig.add_trace(go.Scatter(
+            x=[c.lag for c in ok], y=med, name=label, mode="lines+markers",
+            error_y=dict(type="data", symmetric=False, array=[h - y for h, y in zip(hi, med, strict=True)],
+                         arrayminus=[y - v for y, v in zip(med, lo, strict=True)], thickness=2.5, width=8,
+                         color=color),
+            customdata=[[c.n_solved, c.runs, a, b] for c, a, b in zip(ok, lo, hi, strict=True)],
+            line=dict(color=color, width=4, dash=dash), marker=dict(size=13, symbol=symbol, color=color),
+            hovertemplate=(f"{label}, lag %{{x}}: median %{{y:,.0f}} steps over the %{{customdata[0]}} of "
+                           "%{customdata[1]} seeds that solved it (%{customdata[2]:,}–%{customdata[3]:,})"
+                           "<extra></extra>")))
+    _race_style(fig, "Steps to the target", "median of the seeds that reached it; bars: fastest to slowest")
+    _lag_axis(fig, lags)
+    fig.update_yaxes(title_text="training steps (log scale)", type="log", **_log_ticks(ys))
+    return fig
+
+
+def race_cue(cells: dict, models: list[str], lags: list[int]) -> go.Figure:
+    """‖dL/dh_0‖ / ‖dL/dh_T‖ against lag, at step 0 (left) and at the end of the runs (right), log scale: the
+    median over seeds with bars from the smallest to the largest seed; a ratio of exactly 0 (underflow of float32)
+    is drawn at RATIO_FLOOR and the hover says so."""
+    fig = subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.05)
+    ys, any_floor = [], False
+    for col, when in ((1, "0"), (2, "end")):
+        for k, m, mine in _race_models(cells, models):
+            label, color, dash, symbol = _race_model(m, k)
+            pts = [(c.lag, [v for v in c.cue(when) if v == v]) for c in mine]  # v == v: drop NaN (not measured)
+            pts = [(lag, vals) for lag, vals in pts if vals]
+            med = [float(np.median(v)) for _, v in pts]
+            lo = [min(v) for _, v in pts]
+            hi = [max(v) for _, v in pts]
+            any_floor |= any(v < RATIO_FLOOR for v in lo)
+            y, ylo, yhi = (np.maximum(a, RATIO_FLOOR) for a in (np.asarray(med), np.asarray(lo), np.asarray(hi)))
+            ys.append(np.concatenate([ylo, yhi]) if len(pts) else np.ones(0))
+            text = [f"median {a:.3g} over {len(v)} seeds (smallest {b:.3g}, largest {c:.3g})"
+                    + (" — 0: the gradient underflowed float32" if a < RATIO_FLOOR else "")
+                    for (_, v), a, b, c in zip(pts, med, lo, hi, strict=True)]
+            fig.add_trace(go.Scatter(
+                x=[lag for lag, _ in pts], y=y, name=label, mode="lines+markers", showlegend=col == 1,
+                legendgroup=m, text=text, line=dict(color=color, width=4, dash=dash),
+                marker=dict(size=13, symbol=symbol, color=color),
+                error_y=dict(type="data", symmetric=False, array=yhi - y, arrayminus=y - ylo, thickness=2.5,
+                             width=8, color=color),
+                hovertemplate=f"{label}, lag %{{x}}: %{{text}}<extra></extra>"), row=1, col=col)
+    floor = f"; at {RATIO_FLOOR:.0e}: exactly 0 (underflow)" if any_floor else ""
+    _race_style(fig, "Gradient reaching the cue: ‖dL/dh<sub>0</sub>‖ / ‖dL/dh<sub>T</sub>‖",
+                "median over seeds; bars: smallest to largest" + floor, 480)
+    for col, when in ((1, "at step 0"), (2, "after training")):
+        _lag_axis(fig, lags, min_gap=0.15, row=1, col=col)
+        fig.update_xaxes(title_text=f"lag T, {when} (log scale)", row=1, col=col)
+    fig.update_yaxes(type="log", **_log_ticks(ys))
+    fig.update_yaxes(title_text="ratio (log scale)", row=1, col=1)
+    return fig

@@ -21,6 +21,7 @@ PAGES = (
     ("gates.py", "Gates", ":material/grid_on:", "gates"),
     ("surgery.py", "Gate surgery", ":material/content_cut:", "surgery"),
     ("gradients.py", "Vanishing gradients", ":material/trending_down:", "gradients"),
+    ("lag_race.py", "Lag race", ":material/speed:", "lag_race"),
     ("by_hand.py", "One step by hand", ":material/calculate:", "by_hand"),
     ("export.py", "Export & import", ":material/download:", "export"),
     ("text.py", "Text", ":material/text_fields:", "text"),

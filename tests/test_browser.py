@@ -68,3 +68,27 @@ def test_teacher_flow(server):
         page.screenshot(path=str(ARTIFACTS / "gradients.png"), full_page=True)
         (ARTIFACTS / "teacher_flow.txt").write_text(
             f"first button visible after {first_button:.1f} s; LSTM {lstm_acc} %, RNN {rnn_acc} %\n")
+
+
+def test_lag_race_flow(server):
+    """A teacher opens Lag race, keeps three lags, and sees the three charts and the computed sentences redrawn."""
+    with open_browser() as page:
+        page.goto(server + "/lag_race")
+        page.get_by_role("heading", name="Lag race").wait_for(timeout=60_000)
+        charts = page.locator(".js-plotly-plot")
+        wait_for(lambda: charts.count() == 3, timeout=60, what="the three lag race charts")
+        lags = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Lags T")
+        shown = [t.get_attribute("aria-label") for t in lags.locator("[data-tag]").all()]
+        assert "10" in shown and "100" in shown
+        for lag in shown:
+            if lag not in ("10", "50", "100"):
+                lags.get_by_role("button", name=f"Remove {lag}", exact=True).click()
+                settle(page)
+        wait_for(lambda: [t.text_content() for t in charts.first.locator(".xtick text").all()] == ["10", "50", "100"],
+                 timeout=60, what="the success chart redrawn for lags 10, 50 and 100")
+        settle(page)
+        wait_for(lambda: charts.count() == 3, timeout=30, what="exactly the three charts")
+        assert charts.first.locator(".legend").text_content().count("vanilla RNN") == 1
+        assert page.get_by_text(re.compile(r"^The vanilla RNN solved")).count() == 1
+        assert page.locator('[data-testid="stException"]').count() == 0
+        page.screenshot(path=str(ARTIFACTS / "lag_race.png"), full_page=True)

@@ -208,10 +208,13 @@ def test_sweep_writes_csv_and_prints_a_table(cli):
     assert {(r["model"], r["lag"]) for r in rows} == {("lstm", "3"), ("lstm", "4"), ("rnn", "3"), ("rnn", "4")}
     assert all(r["steps"] == "5" and r["stop"] in ("steps", "target") and r["baseline"] == "0.125" for r in rows)
     assert {"task", "seed", "seconds", "loss", "accuracy"} <= set(rows[0])
+    assert all(float(r["cue_grad_0"]) > 0 and float(r["cue_grad_end"]) > 0 for r in rows)  # recall: measured
+    assert {(r["hidden"], r["max_steps"], r["batch"]) for r in rows} == {("8", "5", "8")}  # settings ride along
     out = p.stdout.strip().splitlines()
     assert "| lag | lstm | rnn |" in out
     assert any(line.startswith("| 3 | ") and "/1" in line for line in out)
     assert any(line.startswith("| 4 | ") for line in out)
+    assert any(line.startswith("| lag | lstm cue gradient, step 0 -> end |") for line in out)
     assert sum(line.startswith("{") for line in out) == 4  # one JSON line per run
 
 

@@ -436,3 +436,88 @@ def test_figures_keep_the_house_look_when_something_else_set_plotlys_default_tem
     tl = fig.layout.template.layout
     assert tl.font.size == 18 and tl.paper_bgcolor == "white" and tl.xaxis.linewidth == 2
     assert F.subplots(rows=2, cols=1).layout.template.layout.font.size == 18
+
+
+# -- 12. the lag race --------------------------------------------------------------------------------------------
+def _race_cells():
+    from lstm_core.sweep import RaceCell
+
+    nan = float("nan")
+    return {
+        ("lstm", 10): RaceCell("lstm", 10, (0, 1, 2), (True, True, True), (200, 250, 400), (1e-2, 2e-2, 3e-2),
+                               (0.1, 0.2, 0.4)),
+        ("lstm", 100): RaceCell("lstm", 100, (0, 1, 2), (True, False, True), (1000, 9000, 1500),
+                                (1e-3, 2e-3, 4e-3), (0.01, 0.05, 0.02)),
+        ("rnn", 10): RaceCell("rnn", 10, (0, 1, 2), (True, False, False), (300, 4000, 4000), (1e-3, 3e-3, 2e-3),
+                              (1e-2, 1e-2, 1e-2)),
+        ("rnn", 100): RaceCell("rnn", 100, (0, 1, 2), (False, False, False), (4000, 4000, 4000),
+                               (1e-23, 0.0, 2e-23), (0.0, 0.0, 0.0)),
+        ("gru", 10): RaceCell("gru", 10, (0,), (False,), (50,), (nan,), (nan,)),  # a task without a cue
+    }
+
+
+def test_race_success_draws_the_share_of_seeds_solved_per_model():
+    fig = F.race_success(_race_cells(), ["lstm", "rnn", "gru"], [10, 100])
+    by = {d.name: d for d in fig.data}
+    assert list(by) == ["LSTM", "vanilla RNN", "GRU"]
+    np.testing.assert_allclose(by["LSTM"].y, [1.0, 2 / 3])
+    np.testing.assert_allclose(by["vanilla RNN"].y, [1 / 3, 0.0])
+    assert [list(c) for c in by["vanilla RNN"].customdata] == [[1, 3], [0, 3]]  # hover: solved of runs
+    assert list(by["LSTM"].x) == [10, 100] and fig.layout.xaxis.type == "log"
+    assert by["LSTM"].line.color == CELLS["lstm"].color and by["vanilla RNN"].line.color == CELLS["rnn"].color
+    assert len({d.marker.symbol for d in fig.data}) == 3  # a second cue besides colour
+    assert list(fig.layout.xaxis.ticktext) == ["10", "100"]
+    assert fig.layout.shapes[0].y0 == 0.5
+
+
+def test_race_steps_are_medians_of_the_solved_seeds_with_bars_from_fastest_to_slowest():
+    fig = F.race_steps(_race_cells(), ["lstm", "rnn", "gru"], [10, 100])
+    by = {d.name: d for d in fig.data}
+    lstm = by["LSTM"]
+    assert list(lstm.x) == [10, 100]
+    np.testing.assert_allclose(lstm.y, [250, 1250])  # lag 100: seeds 0 and 2 solved, (1000 + 1500) / 2
+    np.testing.assert_allclose(np.asarray(lstm.y) + lstm.error_y.array, [400, 1500])
+    np.testing.assert_allclose(np.asarray(lstm.y) - lstm.error_y.arrayminus, [200, 1000])
+    rnn = by["vanilla RNN"]
+    assert list(rnn.x) == [10] and list(rnn.y) == [300]  # lag 100: no seed solved, no point
+    assert list(by["GRU"].x) == []
+    assert fig.layout.yaxis.type == "log" and "bars: fastest to slowest" in fig.layout.title.subtitle.text
+
+
+def test_race_cue_draws_median_and_range_over_seeds_and_floors_zeros():
+    fig = F.race_cue(_race_cells(), ["lstm", "rnn", "gru"], [10, 100])
+    panels = {(d.name, d.xaxis): d for d in fig.data}
+    start, end = panels[("LSTM", "x")], panels[("LSTM", "x2")]
+    np.testing.assert_allclose(start.y, [2e-2, 2e-3])
+    np.testing.assert_allclose(np.asarray(start.y) + start.error_y.array, [3e-2, 4e-3])
+    np.testing.assert_allclose(np.asarray(start.y) - start.error_y.arrayminus, [1e-2, 1e-3])
+    np.testing.assert_allclose(end.y, [0.2, 0.02])
+    rnn0, rnn1 = panels[("vanilla RNN", "x")], panels[("vanilla RNN", "x2")]
+    np.testing.assert_allclose(rnn0.y, [2e-3, 1e-23])  # the median keeps the seed whose ratio was 0
+    np.testing.assert_allclose(rnn0.error_y.arrayminus, np.asarray(rnn0.y) - [1e-3, F.RATIO_FLOOR])  # down to 0
+    np.testing.assert_allclose(rnn1.y, [1e-2, F.RATIO_FLOOR])  # all three 0: drawn at the floor
+    assert "underflowed" in rnn1.text[1] and "underflowed" not in rnn1.text[0]
+    assert list(panels[("GRU", "x")].x) == []  # not measured (NaN): no point
+    assert fig.layout.yaxis.type == "log" and fig.layout.yaxis2.matches == "y"
+    assert "exactly 0" in fig.layout.title.subtitle.text
+    assert list(fig.layout.xaxis.ticktext) == ["10", "100"]
+    assert sum(d.showlegend is not False for d in fig.data) == 3  # one legend entry per model
+
+
+def test_narrow_lag_axes_leave_out_labels_that_would_overlap():
+    fig = F.race_cue(_race_cells(), ["lstm"], [5, 10, 15, 20, 50, 100, 150, 200])
+    assert list(fig.layout.xaxis.tickvals) == [5, 10, 15, 20, 50, 100, 150, 200]
+    assert list(fig.layout.xaxis.ticktext) == ["5", "10", "", "20", "50", "100", "", "200"]
+    wide = F.race_success(_race_cells(), ["lstm"], [5, 10, 15, 20, 50, 100, 150, 200])
+    assert all(wide.layout.xaxis.ticktext)
+
+
+def test_race_figures_are_readable_from_the_back_row():
+    cells = _race_cells()
+    for fig in (F.race_success(cells, ["lstm", "rnn"], [10, 100]), F.race_steps(cells, ["lstm", "rnn"], [10, 100]),
+                F.race_cue(cells, ["lstm", "rnn"], [10, 100])):
+        tl = fig.layout.template.layout
+        assert tl.font.size >= 16 and tl.paper_bgcolor == "white"
+        assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+        assert all(d.line.width >= 3 and d.marker.size >= 10 for d in fig.data)
+        assert all(d.error_y.thickness >= 2 for d in fig.data if d.error_y.array is not None)

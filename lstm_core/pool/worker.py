@@ -93,6 +93,10 @@ class WorkerCore:
             from ..archive import check_run_zip
 
             return check_run_zip(kwargs["data"])
+        if name == "sweep_cell":  # one (model, lag, seed) run of the Lag race, as `python -m lstm_core sweep` does it
+            from ..sweep import sweep_cell
+
+            return sweep_cell(**kwargs)
         raise WorkerError(f"unknown job {name!r}.")
 
     def _run(self, key: str) -> SharedRun:
