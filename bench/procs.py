@@ -6,11 +6,12 @@ CPU seconds are utime + stime per process, kept per (pid, start time): a child t
 CPU it had at the last sample (at most one sampling interval is lost; the parent's cutime is not used, so nothing
 is counted twice). Memory is VmRSS per process and, for all of them together, also the sum of Pss (shared pages
 divided among the processes sharing them: forked workers share much of their parent's memory, which a sum of
-RSS counts once per process).
+RSS counts once per process), read every few samples because it is the expensive part.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -26,6 +27,7 @@ class Proc:
     ppid: int
     start: int  # clock ticks after boot: with the pid, names one process even if the pid is reused
     cpu: float  # seconds, user + system
+    state: str  # R, S, D, Z (a zombie: exited, not yet reaped by its parent), ...
 
 
 def _stat(pid: int) -> Proc | None:
@@ -34,7 +36,7 @@ def _stat(pid: int) -> Proc | None:
     except OSError:
         return None
     rest = s[s.rindex(")") + 2:].split()
-    return Proc(pid, int(rest[1]), int(rest[19]), (int(rest[11]) + int(rest[12])) / TICK)
+    return Proc(pid, int(rest[1]), int(rest[19]), (int(rest[11]) + int(rest[12])) / TICK, rest[0])
 
 
 def all_procs() -> dict[int, Proc]:
@@ -122,22 +124,23 @@ class Group:
     cpu_total: list[float] = field(default_factory=list)
     rss_root: list[float] = field(default_factory=list)  # MB, the group's root process
     rss_sum: list[float] = field(default_factory=list)  # MB, all processes of the group together
-    pss_sum: list[float] = field(default_factory=list)
+    pss_sum: list[float] = field(default_factory=list)  # every few samples (NaN between)
     count: list[int] = field(default_factory=list)  # processes in the group
 
-    def add(self, t: float, procs: list[Proc], root: int, memory: bool = True) -> None:
+    def add(self, t: float, procs: list[Proc], root: int, pss: bool) -> None:
         for p in procs:
             self.cpu[(p.pid, p.start)] = p.cpu
         self.t.append(t)
         self.cpu_total.append(sum(self.cpu.values()))
-        self.count.append(len(procs))
-        if memory:
-            self.rss_root.append(rss_mb(root))
-            self.rss_sum.append(sum(rss_mb(p.pid) for p in procs))
-            self.pss_sum.append(sum(pss_mb(p.pid) for p in procs))
+        live = [p for p in procs if p.state != "Z"]  # a zombie holds no memory; its CPU is counted above
+        self.count.append(len(live))
+        self.rss_root.append(rss_mb(root))
+        self.rss_sum.append(sum(rss_mb(p.pid) for p in live))
+        # Pss costs the kernel a walk of every mapping (about 13 ms for a 400 MB torch process): not every time
+        self.pss_sum.append(sum(pss_mb(p.pid) for p in live) if pss else math.nan)
 
     def peak(self, series: str, t0: float = 0.0, t1: float = float("inf")) -> float:
-        xs = [v for t, v in zip(self.t, getattr(self, series)) if t0 <= t <= t1]
+        xs = [v for t, v in zip(self.t, getattr(self, series)) if t0 <= t <= t1 and not math.isnan(v)]
         return max(xs, default=0.0)
 
 
@@ -145,9 +148,9 @@ class Sampler(threading.Thread):
     """Every `every` seconds: the server (`server` pid and its descendants) and the clients (this process and its
     descendants other than the server's tree: the test's browsers, or nothing else for the light client)."""
 
-    def __init__(self, server: int, every: float = 1.0):
+    def __init__(self, server: int, every: float = 1.0, pss_every: int = 5):
         super().__init__(name="procs-sampler", daemon=True)
-        self.server_root, self.every = server, every
+        self.server_root, self.every, self.pss_every = server, every, pss_every
         self.server, self.client = Group(), Group()
         self.me = os.getpid()
         self.own_cpu = 0.0  # CPU seconds this sampling thread itself used
@@ -160,8 +163,9 @@ class Sampler(threading.Thread):
         with self._lock:
             procs = all_procs()
             t = time.perf_counter()
-            self.server.add(t, tree(self.server_root, procs), self.server_root)
-            self.client.add(t, tree(self.me, procs, exclude=self.server_root), self.me)
+            pss = len(self.server.t) % self.pss_every == 0
+            self.server.add(t, tree(self.server_root, procs), self.server_root, pss)
+            self.client.add(t, tree(self.me, procs, exclude=self.server_root), self.me, pss=False)
             return t, self.server.cpu_total[-1], self.client.cpu_total[-1]
 
     def run(self) -> None:
@@ -178,4 +182,5 @@ class Sampler(threading.Thread):
     def workers(self, needle: str) -> list[int]:
         """Descendants of the server whose command line contains `needle`."""
         procs = all_procs()
-        return [p.pid for p in tree(self.server_root, procs) if p.pid != self.server_root and needle in cmdline(p.pid)]
+        return [p.pid for p in tree(self.server_root, procs)
+                if p.pid != self.server_root and p.state != "Z" and needle in cmdline(p.pid)]
