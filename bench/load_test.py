@@ -216,10 +216,11 @@ async def light_session(s: Session, url: str, a, deadline: float, everyone_done:
         async with StClient(url, timeout=a.first_chart_timeout) as c:
             s.state = "opening the link"
             await c.open(PAGE, query)
-            await c.wait_for(lambda c: c.first_chart_at, min(left(), a.first_chart_timeout), "the first chart")
-            s.t_chart = c.first_chart_at
-            if exc := c.exceptions():
+            exc = await c.wait_for(lambda c: c.exceptions() or (c.first_chart_at and ["none"]),
+                                   min(left(), a.first_chart_timeout), "the first chart")
+            if exc != ["none"]:
                 raise ClientError(f"the page shows an exception: {exc[0][:300]}")
+            s.t_chart = c.first_chart_at
             s.state = "training"
             if a.play == "click":
                 s.t_play = time.perf_counter()
