@@ -171,9 +171,8 @@ class Session:
     state: str = "waiting"
     error: str | None = None
     now_step: int = 0  # the latest step seen while training (for the progress lines)
-    stats: dict[str, int] = field(default_factory=dict)  # light client: messages, bytes, reruns sent
     debug: str = ""  # light client: where the numbers read at the end came from
-    client: StClient | None = None  # light client, for the progress lines
+    client: StClient | None = None  # light client: for the progress lines, its stats and history
 
     @property
     def first_chart(self) -> float | None:
@@ -214,6 +213,7 @@ async def light_session(s: Session, url: str, a, deadline: float, everyone_done:
     s.t_open = time.perf_counter()
     try:
         async with StClient(url, timeout=a.first_chart_timeout) as c:
+            s.client = c
             s.state = "opening the link"
             await c.open(PAGE, query)
             exc = await c.wait_for(lambda c: c.exceptions() or (c.first_chart_at and ["none"]),
@@ -227,7 +227,6 @@ async def light_session(s: Session, url: str, a, deadline: float, everyone_done:
                 await c.click(PLAY_KEY, timeout=left())
             else:
                 s.t_play = s.t_open
-            s.client = c
             try:
                 end = await c.wait_for(the_end, min(left(), a.budget), "the run to finish")
             except ClientError:
@@ -242,12 +241,13 @@ async def light_session(s: Session, url: str, a, deadline: float, everyone_done:
             read_page(s, end["progress"], end["metrics"], end["exceptions"])
             s.debug = f"progress and metrics from run(s) {end['runs']}; last runs: {c.history[-8:]}"
             s.state = "done"
-            s.stats = dict(c.stats)
             # stay connected, like a learner looking at the result, until every learner is done
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(everyone_done.wait(), left())
     except Exception as e:  # noqa: BLE001 - one failed learner must not stop the class
         s.error = f"{type(e).__name__} while {s.state}: {str(e).splitlines()[0][:300] if str(e) else ''}"
+        if s.client is not None:
+            s.debug = f"last runs: {s.client.history[-8:]}"
 
 
 def read_page(s: Session, progress: list[str], metrics: dict[str, str], exceptions: list[str]) -> None:
@@ -577,11 +577,12 @@ def cost_table(run: ClassRun, client: str) -> str:
             ["this process and its children, peak RSS", f"{run.sampler.client.peak('rss_sum', run.t_start):.0f} MB "
              "(this process holds torch from the solo runs)"]]
     if client == "light":
-        st = [s.stats for s in run.sessions if s.stats]
+        st = [s.client.stats for s in run.sessions if s.client is not None]
         total = lambda k: sum(x.get(k, 0) for x in st)  # noqa: E731
         rows.append(["what the light clients exchanged", f"{total('messages'):,} messages, "
                      f"{total('bytes') / 2**20:.0f} MB received; sent {total('reruns_sent'):,} reruns and "
-                     f"{total('auto_reruns_sent'):,} fragment auto-reruns"])
+                     f"{total('auto_reruns_sent'):,} fragment auto-reruns; {total('misplaced_deltas')} delta(s) "
+                     "whose path did not fit the element tree (skipped, as a browser would fail to draw them)"])
     return table(["what the test itself cost", ""], rows)
 
 

@@ -191,7 +191,7 @@ class StClient:
         self.first_chart_at: float | None = None  # ... when the first plotly chart arrived after that
         self.error: str | None = None  # set when the connection is gone or a message could not be applied
         self.stats = {"messages": 0, "bytes": 0, "runs": 0, "fragment_runs": 0, "auto_reruns_sent": 0,
-                      "reruns_sent": 0, "cache_hits": 0, "transients": 0}
+                      "reruns_sent": 0, "cache_hits": 0, "transients": 0, "misplaced_deltas": 0}
         self.history: list[str] = []  # the last runs: "+full 1a2b3c", "-fragment 1a2b3c: FINISHED_..." (debugging)
         self._seq = 0
         self._runs: dict[str, Run] = {}
@@ -471,7 +471,12 @@ class StClient:
                 node.children = old.children  # as the frontend: a replaced block of the same type keeps them
         else:
             return False
-        _set_in(root, path[1:], node, self.run_id)
+        try:
+            _set_in(root, path[1:], node, self.run_id)
+        except ClientError as e:  # the browser's render tree throws here too; the next full run repairs it
+            self.stats["misplaced_deltas"] += 1
+            self._log(f"{kind} {node.type} at {path} (fragment {delta.fragment_id[:6]}) did not fit: {e}")
+            return False
         if kind == "new_element" and node.type == "plotly_chart" and self.first_chart_at is None \
                 and self.opened_at is not None:
             self.first_chart_at = time.perf_counter()

@@ -196,3 +196,18 @@ def test_a_dead_server_fails_fast():
             await c.connect()
 
     run(go())
+
+
+def test_a_delta_that_does_not_fit_the_tree_is_counted_not_fatal():
+    """As in a browser, a delta whose path leads nowhere (a fragment run after an interrupted full run can send
+    one) is not drawn; the client counts it and goes on."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    c = StClient("http://127.0.0.1:1")
+    msg = ForwardMsg()
+    msg.metadata.delta_path[:] = [0, 3, 0]
+    msg.delta.new_element.markdown.body = "lost"
+    assert c._handle(msg) is False
+    msg.metadata.delta_path[:] = [0, 0]
+    assert c._handle(msg) is False
+    assert c.stats["misplaced_deltas"] == 1 and c.texts() == ["lost"]
