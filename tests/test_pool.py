@@ -93,7 +93,7 @@ def test_training_stops_soon_after_the_last_playing_refresh(pool, monkeypatch):
     lab = RemoteLab(spec, pool=pool)
     lab.refresh(True)
     wait_until(lambda: lab.refresh(True).step > 20)
-    # the tab closes: no more refreshes; within the lease (3 s) the run stops
+    # the tab closes: no more refreshes; within the lease (8 s) the run stops
     time.sleep(pool_run.LEASE + 1.5)
     h1 = lab.refresh(False).step
     time.sleep(1.5)
@@ -236,3 +236,17 @@ def test_snapshots_are_thinned_to_a_bound(monkeypatch):
         run.train(1.0)
     assert sorted(run.lab.live_snapshots) == [0, 200, 400] and run.every == 200  # 50 -> 100 -> 200
     assert {0, 200, 400} <= set(run.lab.frames)
+
+
+def test_the_pool_counts_the_sessions_that_play(pool):
+    a, b = (RemoteLab(small_spec(**{**SPEC, "train": {**SPEC["train"], "seed": s}}), pool=pool) for s in (31, 32))
+    a.refresh(False)
+    b.refresh(False)
+    time.sleep(1.0)  # the pool is shared with the module's other tests: their sessions' plays are older than this
+    assert pool.playing(within=0.9) == 0  # open, paused
+    a.refresh(True)
+    assert pool.playing(within=0.9) == 1
+    b.refresh(True)
+    assert pool.playing(within=0.9) == 2
+    time.sleep(1.0)
+    assert pool.playing(within=0.9) == 0  # nobody played in the last 0.9 s

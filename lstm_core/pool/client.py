@@ -32,6 +32,7 @@ SESSION_TTL = 20.0  # seconds without a word from a session (a closed tab) befor
 RUN_TTL = 60.0  # seconds a run with no session stays in its worker's memory (its checkpoint stays on disk)
 JANITOR_EVERY = 2.0
 CALL_TIMEOUT = 300.0  # a request waits at most this long (a step at the cost limit takes about a second)
+MAX_GAP = 5.0  # a playing page refreshes at least every 4 s (pages/live.py): a longer gap is a tab that slept
 QUERY_CACHE = 96  # answers kept for identical queries (a trace at a step is the same for every session)
 
 
@@ -59,6 +60,7 @@ class SessionEntry:
     key: str
     last_seen: float
     notice: str | None = None  # one sentence for the page (a run resumed after its worker died)
+    playing_at: float = float("-inf")  # when the session last refreshed while playing (monotonic)
 
 
 class Pool:
@@ -179,6 +181,8 @@ class Pool:
             if s is None:
                 raise SessionGone(session)
             s.last_seen = time.monotonic()
+            if method == "move" and args[2]:  # (session, cursor, playing, clock, since)
+                s.playing_at = s.last_seen
             key = s.key
             entry = self.runs[key]
         for attempt in range(3):
@@ -191,6 +195,12 @@ class Pool:
                     raise WorkerError("the server's workers keep stopping; try again in a moment.") from None
                 self._ensure_loaded(key, entry)  # back on a live worker, from its latest checkpoint
         raise AssertionError("unreachable")
+
+    def playing(self, within: float) -> int:
+        """How many sessions refreshed while playing in the last `within` seconds (the page process's load)."""
+        since = time.monotonic() - within
+        with self.lock:
+            return sum(s.playing_at >= since for s in self.sessions.values())
 
     def notice(self, session: str) -> str | None:
         """A sentence for the page, once (a run resumed after its worker died)."""
@@ -402,10 +412,10 @@ class RemoteLab:
 
     def refresh(self, playing: bool) -> LabView:
         """A live refresh: while playing, the playback clock moves on by the time since the last refresh (at most
-        2 s, so a sleeping tab does not leap), the cursor to the last frame it has passed, and at the front the
+        MAX_GAP, so a sleeping tab does not leap), the cursor to the last frame it has passed, and at the front the
         run trains on; paused, the view is brought up to date."""
         now = time.monotonic()
-        elapsed, self._last = min(now - self._last, 2.0), now
+        elapsed, self._last = min(now - self._last, MAX_GAP), now
         clock = None if not playing or self._clock is None else self._clock + elapsed
         return self._fetch("move", (self.cursor, playing, clock))
 

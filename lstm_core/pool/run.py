@@ -22,7 +22,9 @@ from ..lab import Lab
 
 FRAME_BYTES = 48 * 2**20  # the frames of one run together (the headline lesson's frame is ~80 KB)
 FRAME_EVERY = 0.5  # seconds of training between two frames (and of wall time between two a session publishes)
-LEASE = 3.0  # seconds a run trains on after the last word from a playing session (a closed tab stops in 3 s)
+LEASE = 8.0  # seconds a run trains on after the last word from a playing session: longer than the slowest refresh
+# (4 s, when many learners share the page process: pages/live.py), so a busy server never idles its workers
+# between two refreshes; a closed tab's run stops within 8 s
 SNAPSHOT_EVERY = 50  # steps between the snapshots a learner scrubs through (doubled whenever there are too many)
 MAX_SNAPSHOTS = 40
 
