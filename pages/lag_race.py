@@ -15,10 +15,11 @@ import streamlit as st
 from lstm_core import figures, sweep
 from lstm_core.cells import CELLS
 from lstm_core.errors import ConfigError, DataError, WorkerError
-from pages import frame, ui
+from pages import frame, session, ui
 
 frame.ensure_router()
 st.title("Lag race")
+session.open_link_here()  # a shared link opened here is built, or refused in one sentence, here
 
 LAG_OPTIONS = (5, 10, 15, 20, 30, 50, 75, 100, 150, 200)  # lags a learner may pick (besides the file's own)
 SEED_OPTIONS = tuple(range(10))

@@ -85,7 +85,8 @@ def test_presenter_mode_trains_a_finished_lesson_live_in_large_type(server):
         no_error_box(page)
 
 
-@pytest.mark.parametrize("path", ["", "lesson", "train", "gates", "surgery", "gradients", "by_hand", "export", "text"])
+@pytest.mark.parametrize("path", ["", "lesson", "train", "gates", "surgery", "gradients", "by_hand", "export", "text",
+                                  "lag_race"])
 def test_a_bad_link_says_why_on_the_page_it_opens(server, path):
     with open_browser(1400, 1400) as page:
         page.goto(f"{server}/{path}?task.lag=-1&train.lr=fast")
