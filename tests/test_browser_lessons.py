@@ -143,3 +143,24 @@ def test_the_teacher_switches_the_pair_to_peephole_and_bidirectional(server):
         wait_for(lambda: any("peephole" in t for t in page.locator(".js-plotly-plot").all_inner_texts()), 90,
                  what="the peephole terms in the heatmaps")
         no_error_box(page)
+
+
+def test_the_timestep_scrubber_works_from_the_keyboard(server):
+    with open_browser() as page:
+        goto(page, server + "/gates", "Gates")
+        value = page.locator('[data-testid="stSlider"]').filter(has_text="Timestep").locator(
+            '[data-testid="stSliderThumbValue"]')
+
+        def t() -> int:
+            return int(value.inner_text().replace(",", ""))
+
+        start = t()
+        page.locator("h1").first.click()  # focus on the page, not on a widget
+        assert start > 3  # the scrubber starts at the answer, the last timestep
+        for _ in range(3):
+            page.keyboard.press("ArrowLeft")
+            settle(page)
+        wait_for(lambda: t() == start - 3, 30, what="t to move back by 3")
+        page.keyboard.press("ArrowRight")
+        wait_for(lambda: t() == start - 2, 30, what="t to move on by 1")
+        no_error_box(page)
