@@ -9,9 +9,9 @@ from lstm_core.views import LabView
 from pages import frame, live, session, ui
 
 frame.ensure_router()
+st.title("One step by hand")  # first: on a fresh server the run takes a moment to open
 lab = session.get_lab()
 view = lab.view()
-st.title("One step by hand")
 ui.flash()
 
 if "lstm" not in view.model_cfgs:

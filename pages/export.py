@@ -19,10 +19,10 @@ from lstm_core.views import LabView
 from pages import frame, session, ui
 
 frame.ensure_router()
+st.title("Export & import")  # first: on a fresh server the run takes a moment to open
 lab = session.get_lab()
 view = lab.refresh(playing=False)
 session.sidebar_status(view)
-st.title("Export & import")
 ui.flash()
 if session.is_playing():  # every file on this page shows one step; training resumes with Play on another page
     st.session_state.playing = False

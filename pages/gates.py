@@ -16,9 +16,9 @@ from lstm_core.views import LabView
 from pages import controls, frame, live, session, ui
 
 frame.ensure_router()
+st.title("Gates")  # first: on a fresh server the run takes a moment to open
 lab = session.get_lab()
 view = lab.view()
-st.title("Gates")
 ui.flash()
 controls.controls(view, "gt")
 

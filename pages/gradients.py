@@ -10,9 +10,9 @@ from lstm_core.views import LabView
 from pages import controls, frame, live, session, ui
 
 frame.ensure_router()
+st.title("Vanishing gradients")  # first: on a fresh server the run takes a moment to open
 lab = session.get_lab()
 view = lab.view()
-st.title("Vanishing gradients")
 ui.flash()
 controls.controls(view, "gr")
 

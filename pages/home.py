@@ -20,7 +20,8 @@ st.markdown(
   the **input gate** what new **candidate** values get written, the **output gate** what the next hidden state shows.
 - In a vanilla RNN the gradient that reaches early timesteps shrinks step after step: **vanishing gradients**.
   Here you *measure* ‖dL/dh_t‖ at every timestep, on the model you trained.
-- Every number on screen comes from a model trained in your browser session, with your seed.
+- Every number on screen comes from a model really trained: live on this server with your seed, or, for the
+  pretrained lessons, by `make pretrained` in this repository.
 """
 )
 
@@ -75,11 +76,18 @@ st.divider()
 st.markdown(
     """
 **Pages**
-1. **Train & compare**: choose a task and settings, play / pause / step, live loss and accuracy with the chance line.
-2. **Gates**: heatmaps of input, forget and output gates, candidate, cell and hidden state, time × unit.
-3. **Vanishing gradients**: ‖dL/dh_t‖ against t for LSTM and RNN, how it changes with training,
-   exploding gradients and clipping.
-4. **One step by hand**: the LSTM equations with the real numbers of one unit at one timestep.
-5. **Text**: a character-level model samples text; the input text coloured by one unit's cell state.
+1. **Guided lesson**: predict what the RNN and the LSTM will do, then see the measurement.
+2. **Train & compare**: choose a task, the models and settings; play / pause / step; live loss and accuracy with the
+   chance line.
+3. **Gates**: heatmaps of input, forget and output gates, candidate, cell and hidden state, time × unit; the units
+   that carry the memory first; how the gates took shape over training.
+4. **Gate surgery**: clamp a gate or wipe a cell for chosen units and timesteps, and see what the answer does.
+5. **Vanishing gradients**: ‖dL/dh_t‖ against t for each model, how it changes with training, exploding gradients
+   and clipping.
+6. **Lag race**: who learns to recall at which lag, over seeds, and how much gradient reaches the cue.
+7. **One step by hand**: the LSTM equations with the real numbers of one unit at one timestep.
+8. **Export & import**: traces, figures and the whole run as files; a saved run goes on where it stopped.
+9. **Text**: a character-level model samples text; the text coloured by one unit, the units that track quotes,
+   brackets or the position in the line.
 """
 )

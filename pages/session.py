@@ -55,23 +55,28 @@ def default_lab() -> RemoteLab:
 def get_lab() -> RemoteLab:
     """This learner's lab; the headline lesson (paused) if they have none yet, or the run a link describes."""
     if "lab" not in st.session_state:
-        lab, play = None, False
-        spec, play = links.spec_from_link()
-        if spec is not None:
-            try:
-                lab = build(spec)
-            except (ConfigError, DataError, WorkerError) as e:
-                st.session_state.flash = f"The link's settings were not used: {e}"
-                play = False
-        try:
-            st.session_state.lab = lab or default_lab()
-        except WorkerError as e:  # the workers are down: one sentence, and this page waits for them
-            st.error(f"The training workers are not answering ({e}) Reload the page in a moment.")
-            st.stop()
-        st.session_state.playing = play
+        with st.spinner("Opening your run on the training workers (a few seconds on a server that just started)"):
+            _open_first_lab()
     lab = st.session_state.lab
     links.sync(lab.spec)
     return lab
+
+
+def _open_first_lab() -> None:
+    lab, play = None, False
+    spec, play = links.spec_from_link()
+    if spec is not None:
+        try:
+            lab = build(spec)
+        except (ConfigError, DataError, WorkerError) as e:
+            st.session_state.flash = f"The link's settings were not used: {e}"
+            play = False
+    try:
+        st.session_state.lab = lab or default_lab()
+    except WorkerError as e:  # the workers are down: one sentence, and this page waits for them
+        st.error(f"The training workers are not answering ({e}) Reload the page in a moment.")
+        st.stop()
+    st.session_state.playing = play
 
 
 def open_link_here() -> None:

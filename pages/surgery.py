@@ -14,10 +14,10 @@ from lstm_core.views import Clamp
 from pages import frame, session, ui
 
 frame.ensure_router()
+st.title("Gate surgery")  # first: on a fresh server the run takes a moment to open
 lab = session.get_lab()
 view = lab.refresh(playing=False)
 session.sidebar_status(view)
-st.title("Gate surgery")
 ui.flash()
 if session.is_playing():  # surgery looks at one step; training goes on with Play on another page
     st.session_state.playing = False

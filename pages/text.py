@@ -15,9 +15,9 @@ from lstm_core.views import LabView
 from pages import controls, frame, live, session, ui
 
 frame.ensure_router()
+st.title("Text")  # first: on a fresh server the run takes a moment to open
 lab = session.get_lab()
 view = lab.view()
-st.title("Text")
 ui.flash()
 
 if view.task.name != "text":

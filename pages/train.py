@@ -17,9 +17,9 @@ from lstm_core.views import LabView
 from pages import controls, frame, live, session, ui, widgets
 
 frame.ensure_router()
+st.title("Train & compare")  # first: on a fresh server the run takes a moment to open
 lab = session.get_lab()
 view = lab.view()
-st.title("Train & compare")
 ui.flash()
 
 TITLES = {"corpus": lambda n: CORPORA[n].title, "series": lambda n: SERIES[n].title}
