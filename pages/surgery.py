@@ -42,8 +42,8 @@ with c2:
     if pre:
         st.markdown("**The classic demonstrations** (one click each):")
         items = list(pre.items())
-        for row in range(0, len(items), 3):  # three to a row: readable from the back of the room
-            for col, (title, clamps) in zip(st.columns(3), items[row:row + 3]):
+        for row in range(0, len(items), 2):  # two to a row: each title whole, readable from the back of the room
+            for col, (title, clamps) in zip(st.columns(2), items[row:row + 2]):
                 if col.button(title, key=f"sg_pre_{title[:28]}", width="stretch"):
                     st.session_state.sg_clamps = clamps
 
