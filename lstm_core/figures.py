@@ -103,25 +103,42 @@ def subplots(**kw: Any) -> go.Figure:
     return make_subplots(**kw)
 
 
+def _style_layout(title: str, height: int, legend: bool) -> dict:
+    """The layout keys `style` sets, as a dict (for figures built in one constructor call)."""
+    return dict(height=height, title=dict(text=title),
+                margin=dict(l=90, r=40, t=30 + (45 if title else 0) + (45 if legend else 0), b=80))
+
+
+def _has_legend(data) -> bool:
+    return sum(1 for d in data if d.type in ("scatter", "bar") and d.showlegend is not False) > 1
+
+
 def style(fig: go.Figure, title: str = "", height: int = 420) -> go.Figure:
     """The house look (white, 18 px text, 16 px ticks, thick axis lines, legend on top, from TEMPLATE): sets the
     title, the height, and margins with room for the title and legend."""
-    legend = sum(1 for d in fig.data if d.type in ("scatter", "bar") and d.showlegend is not False) > 1
-    fig.update_layout(height=height, title_text=title,
-                      margin=dict(l=90, r=40, t=30 + (45 if title else 0) + (45 if legend else 0), b=80))
+    fig.update_layout(_style_layout(title, height, _has_legend(fig.data)))
     return fig
+
+
+def _hline_parts(y: float, label: str = "", color: str = "#555555", width: int = 3,
+                 dash: str = "dash") -> tuple[dict, dict | None]:
+    """The shape and (with a label) the annotation `hline` adds."""
+    shape = dict(type="line", xref="paper", x0=0, x1=1, yref="y", y0=y, y1=y,
+                 line=dict(color=color, width=width, dash=dash))
+    note = dict(xref="paper", x=1, xanchor="right", yref="y", y=y, yanchor="bottom", showarrow=False,
+                text=html.escape(label, quote=False), font=dict(size=16),
+                bgcolor="rgba(255,255,255,0.8)") if label else None
+    return shape, note
 
 
 def hline(fig: go.Figure, y: float, label: str = "", color: str = "#555555", width: int = 3,
           dash: str = "dash") -> None:
     """A dashed horizontal line across the plot at y, labelled at its right end (what `add_hline` draws, for a
     tenth of its cost: `add_hline` resolves subplots on every call)."""
-    fig.update_layout(shapes=[*fig.layout.shapes, dict(
-        type="line", xref="paper", x0=0, x1=1, yref="y", y0=y, y1=y, line=dict(color=color, width=width, dash=dash))])
-    if label:
-        fig.update_layout(annotations=[*fig.layout.annotations, dict(
-            xref="paper", x=1, xanchor="right", yref="y", y=y, yanchor="bottom", showarrow=False,
-            text=html.escape(label, quote=False), font=dict(size=16), bgcolor="rgba(255,255,255,0.8)")])
+    shape, note = _hline_parts(y, label, color, width, dash)
+    fig.update_layout(shapes=[*fig.layout.shapes, shape])
+    if note:
+        fig.update_layout(annotations=[*fig.layout.annotations, note])
 
 
 def fmt(v: float, digits: int = 3) -> str:
@@ -330,8 +347,7 @@ def training_curves(histories: dict[str, list], field: str, baseline: float | No
     more than `max_points` points is drawn as means of k consecutive points (see `thin`), and the axis says so:
     a browser redraws a 20,000-step run once a second while it trains.
     """
-    fig = figure()
-    kmax = 1
+    data, kmax = [], 1  # plain dicts, then the figure in one call: a refresh draws three of these
     for k, (name, records) in enumerate(histories.items()):
         pts = [(_field(r, "step"), v) for r in records if (v := _field(r, field)) is not None]
         x = np.array([p[0] for p in pts], dtype=np.int64)
@@ -342,20 +358,22 @@ def training_curves(histories: dict[str, list], field: str, baseline: float | No
         each = f" (mean of {kk} steps)" if kk > 1 else ""
         if smooth > 1:
             xr, yr, _ = thin(x, y, max_points)
-            fig.add_trace(go.Scatter(x=xr, y=yr, mode="lines", name=f"{label} (raw)", legendgroup=name,
-                                     showlegend=False, hoverinfo="skip", opacity=0.3,
-                                     line=dict(color=color, width=2)))
-        fig.add_trace(go.Scatter(
-            x=xs, y=ys, mode="lines+markers" if len(xs) == 1 else "lines", name=label,
+            data.append(dict(type="scatter", x=xr, y=yr, mode="lines", name=f"{label} (raw)", legendgroup=name,
+                             showlegend=False, hoverinfo="skip", opacity=0.3, line=dict(color=color, width=2)))
+        data.append(dict(
+            type="scatter", x=xs, y=ys, mode="lines+markers" if len(xs) == 1 else "lines", name=label,
             legendgroup=name, line=dict(color=color, width=4, dash=dash),
             hovertemplate="%{y:.4g}" + each + "<extra>" + label + "</extra>"))
+    layout = _style_layout(title, 420, sum(d.get("showlegend") is not False for d in data) > 1)
     if baseline is not None:
-        hline(fig, baseline, baseline_label)
-    style(fig, title, 420)
-    fig.update_layout(hovermode="x unified")
-    fig.update_xaxes(title_text="training step" + (f" (each point: mean of {kmax} steps)" if kmax > 1 else ""))
-    fig.update_yaxes(title_text=y_title or FIELD_TITLES.get(field, field) + (" (log scale)" if log_y else ""),
-                     type="log" if log_y else "linear", **(_log_ticks([d.y for d in fig.data]) if log_y else {}))
+        shape, note = _hline_parts(baseline, baseline_label)
+        layout.update(shapes=[shape], annotations=[note] if note else [])
+    layout.update(
+        hovermode="x unified",
+        xaxis=dict(title=dict(text="training step" + (f" (each point: mean of {kmax} steps)" if kmax > 1 else ""))),
+        yaxis=dict(title=dict(text=y_title or FIELD_TITLES.get(field, field) + (" (log scale)" if log_y else "")),
+                   type="log" if log_y else "linear", **(_log_ticks([d["y"] for d in data]) if log_y else {})))
+    fig = figure(data=data, layout=layout)
     return fig
 
 
