@@ -84,18 +84,23 @@ def loadavg() -> str:
 
 
 class Sidebar:
-    """Counts polls where the sidebar and the page name different steps while playing."""
+    """Counts polls where the sidebar and the page name different steps while playing, and of those the ones that
+    outlast a poll (the two are separate messages of one refresh: a poll may fall between them)."""
 
     def __init__(self) -> None:
-        self.polls = self.mismatches = 0
+        self.polls = self.mismatches = self.lasting = 0
         self.example = ""
+        self._last: tuple | None = None
 
     def check(self, s: dict) -> None:
         if s["pause"] and s["step"] is not None and s["sb_step"] is not None and "training" in (s["sb"] or ""):
             self.polls += 1
+            pair = (s["step"], s["sb_step"])
             if s["step"] != s["sb_step"]:
                 self.mismatches += 1
+                self.lasting += pair == self._last
                 self.example = f"page {s['step']}, sidebar {s['sb_step']}"
+            self._last = pair
 
 
 def one_round(page, sidebar: Sidebar, warm: float) -> dict:
@@ -220,8 +225,9 @@ def main() -> None:
                      f" | {med('stopped'):.2f} | {statistics.median(x['steps_after'] for x in r):.0f} | {rend} |")
     for title, secs in still:
         lines.append(f"| {title} (no Play / Pause: opened by the sidebar) | – | – | – | – | opened in {secs:.2f} s |")
-    lines += ["", f"Sidebar while playing: {sidebar.mismatches} of {sidebar.polls} polls named another step than "
-              f"the page" + (f" (e.g. {sidebar.example})" if sidebar.example else "") + "."]
+    lines += ["", f"Sidebar while playing: {sidebar.mismatches} of {sidebar.polls} polls (every 0.1 s) named another "
+              "step than the page" + (f" (e.g. {sidebar.example})" if sidebar.example else "")
+              + f"; {sidebar.lasting} of them still on the next poll."]
     text = "\n".join(lines) + "\n"
     print(text)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
