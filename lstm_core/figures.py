@@ -181,13 +181,19 @@ def columns(T: int, keep: int | None = None, max_columns: int = MAX_COLUMNS) -> 
     return np.array(sorted(cols))
 
 
-def _steps_note(T: int, max_columns: int = MAX_COLUMNS) -> str:
-    """What a heatmap over T timesteps leaves out, for its title (empty when it draws them all)."""
+def steps_note(T: int, max_columns: int = MAX_COLUMNS) -> str:
+    """Which timesteps a heatmap over T timesteps draws, as a phrase ("every 5th of 1,001 timesteps drawn"), or ""
+    when it draws them all."""
     if T <= max_columns:
         return ""
     k = math.ceil(T / max_columns)
     nth = {2: "2nd", 3: "3rd"}.get(k, f"{k}th")
-    return f" (every {nth} of {T:,} timesteps drawn; hover for exact values)"
+    return f"every {nth} of {T:,} timesteps drawn"
+
+
+def _steps_note(T: int) -> str:
+    note = steps_note(T)
+    return f" ({note})" if note else ""
 
 
 def _highlight(fig: go.Figure, t: int | None, filled: bool = False, yrefs: tuple[str, ...] = ("paper",),

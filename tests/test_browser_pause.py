@@ -41,6 +41,8 @@ def test_pause_on_gates_at_the_heaviest_accepted_setting_stops_the_run(server):
         wait_for(lambda: any("every 5th of 1,001 timesteps drawn" in t for t in page.evaluate(titles)),
                  180, 0.5, "the gate heatmaps' titles")
         settle(page, 180)
+        captions = page.locator('[data-testid="stCaptionContainer"]').all_inner_texts()
+        assert any("Heatmaps: every 5th of 1,001 timesteps drawn (the outlined t among them)" in c for c in captions)
         page.get_by_role("button", name=re.compile("Play")).first.click()
         page.get_by_role("button", name="Pause").first.wait_for(timeout=120_000)
         first = wait_for(lambda: page_step(page) > 0 and page_step(page), 180, 0.3, "training to show")

@@ -166,7 +166,7 @@ def test_long_sequences_draw_every_kth_timestep_with_its_exact_values(long_trace
     assert list(hm.x) == cols.tolist()  # the real timesteps, not renumbered columns
     np.testing.assert_array_equal(hm.z, t.layers[0].gates["f"][cols].T)  # exact values, no averaging
     assert [c[0] for c in hm.customdata[0]] == [F.token_label(t.tokens[c]) for c in cols]
-    assert f"every {k}rd of {T:,} timesteps drawn" in fig.layout.title.text
+    assert F.steps_note(T) == f"every {k}rd of {T:,} timesteps drawn" and F.steps_note(T) in fig.layout.title.text
     panel = F.gate_panel(t, ["i", "c"], highlight_t=301)
     assert all(list(d.x) == cols.tolist() for d in panel.data) and "timesteps drawn" in panel.layout.title.text
     np.testing.assert_array_equal(panel.data[1].z, t.layers[0].gates["c"][cols].T)
