@@ -54,6 +54,10 @@ SCALES = {
     "log_grad": Scale(pcolors.get_colorscale("Viridis"), -12.0, 0.0),  # log10 ‖dL/dh_t‖
     "rate": Scale(SEQUENTIAL, 0.0, 1.0),  # success rate of a sweep
 }
+# timesteps a heatmap over time draws at most: a longer sequence draws every k-th one (and its last, and the outlined
+# one), each column the exact values of its timestep. 1,000 timesteps x 64 units x 5 gates made 6 MB of JSON a
+# second while a run played (1.5 s to serialise); at most 250 columns keep a refresh of the Gates page light.
+MAX_COLUMNS = 250
 GRAD_FLOOR = 1e-30  # gradients that vanished to exactly 0 are drawn here on log axes (and the hover says so)
 FONT = "Arial, Helvetica, sans-serif"
 INK = "#222222"
@@ -182,6 +186,33 @@ def _token_ticks(tokens: tuple[str, ...] | list[str], plot_px: int = 1000) -> di
     return dict(tickmode="array", tickvals=vals, ticktext=[labels[v] for v in vals], tickangle=0)
 
 
+def columns(T: int, keep: int | None = None, max_columns: int = MAX_COLUMNS) -> np.ndarray:
+    """The timesteps a heatmap over T timesteps draws: all of them up to `max_columns`, else every k-th one, the
+    last, and `keep` (the outlined one), so that the drawn columns are real timesteps with their exact values."""
+    if T <= max_columns:
+        return np.arange(T)
+    k = math.ceil(T / max_columns)
+    cols = set(range(0, T, k)) | {T - 1}
+    if keep is not None and 0 <= keep < T:
+        cols.add(int(keep))
+    return np.array(sorted(cols))
+
+
+def steps_note(T: int, max_columns: int = MAX_COLUMNS) -> str:
+    """Which timesteps a heatmap over T timesteps draws, as a phrase ("every 5th of 1,001 timesteps drawn"), or ""
+    when it draws them all."""
+    if T <= max_columns:
+        return ""
+    k = math.ceil(T / max_columns)
+    nth = {2: "2nd", 3: "3rd"}.get(k, f"{k}th")
+    return f"every {nth} of {T:,} timesteps drawn"
+
+
+def _steps_note(T: int) -> str:
+    note = steps_note(T)
+    return f" ({note})" if note else ""
+
+
 def _highlight(fig: go.Figure, t: int | None, filled: bool = False, yrefs: tuple[str, ...] = ("paper",),
                label: bool = True) -> None:
     """Mark timestep t over the full height of each plot in `yrefs`: an outline for heatmaps, a band for lines.
@@ -227,16 +258,18 @@ def _rows(trace: Trace, layer: int, max_units: int, units: list[int] | None) -> 
 
 
 def _heatmap(trace: Trace, quantity: str, layer: int, max_units: int, colorbar: dict,
-             units: list[int] | None = None) -> go.Heatmap:
-    """One heatmap trace, z[row][t], on the quantity's fixed scale; hover shows the unit, token and exact value."""
+             units: list[int] | None = None, keep: int | None = None) -> go.Heatmap:
+    """One heatmap trace, z[row][t], on the quantity's fixed scale; hover shows the unit, token and exact value.
+    A long sequence draws the timesteps `columns` picks (with `keep`, the outlined one, among them)."""
     rows = _rows(trace, layer, max_units, units)
-    a = _quantity(trace, quantity, layer)[:, rows].T  # (U, T)
+    ts = columns(trace.steps, keep)
+    a = _quantity(trace, quantity, layer)[ts][:, rows].T  # (U, columns)
     U, T = a.shape
     sc = SCALES[quantity]
-    tokens = np.array([token_label(s) for s in trace.tokens], dtype=object)
+    tokens = np.array([token_label(trace.tokens[t]) for t in ts], dtype=object)
     ids = np.tile(np.asarray(rows)[:, None], (1, T))
     return go.Heatmap(
-        z=a, x=np.arange(T), y=np.arange(U), zmin=sc.zmin, zmax=sc.zmax, colorscale=sc.colorscale,
+        z=a, x=ts, y=np.arange(U), zmin=sc.zmin, zmax=sc.zmax, colorscale=sc.colorscale,
         customdata=np.dstack([np.tile(tokens, (U, 1)), ids]), name=quantity,
         hovertemplate="t=%{x} token %{customdata[0]}<br>unit=%{customdata[1]} value=%{z:.4f}<extra>" + quantity
         + "</extra>",
@@ -387,10 +420,12 @@ def gate_heatmap(trace: Trace, quantity: str, layer: int = 0, highlight_t: int |
                  title: str | None = None, max_units: int = 64, units: list[int] | None = None) -> go.Figure:
     """Heatmap of one gate or state, hidden unit (y) by timestep (x), on the quantity's fixed colour scale;
     `units` first, top to bottom, when given."""
-    fig = figure(_heatmap(trace, quantity, layer, max_units, dict(title=dict(text=quantity, side="right")), units))
+    fig = figure(_heatmap(trace, quantity, layer, max_units, dict(title=dict(text=quantity, side="right")), units,
+                          keep=highlight_t))
     _highlight(fig, highlight_t)
     if title is None:
         title = _title(quantity) + _units_note(trace, layer, max_units)
+    title += _steps_note(trace.steps)
     U = min(max_units, _layer(trace, layer).h.shape[1])
     style(fig, title, height=max(320, min(640, 200 + 12 * U)))
     fig.update_xaxes(title_text="timestep t (input token)", showgrid=False, **_token_ticks(trace.tokens))
@@ -410,11 +445,12 @@ def gate_panel(trace: Trace, quantities: list[str], layer: int = 0, highlight_t:
     for k, q in enumerate(quantities, start=1):
         dom = fig.layout[f"yaxis{k if k > 1 else ''}"].domain
         cb = dict(title=dict(text=q, side="right"), y=(dom[0] + dom[1]) / 2, len=dom[1] - dom[0], yanchor="middle")
-        fig.add_trace(_heatmap(trace, q, layer, max_units, cb, units), row=k, col=1)
+        fig.add_trace(_heatmap(trace, q, layer, max_units, cb, units, keep=highlight_t), row=k, col=1)
     _highlight(fig, highlight_t, yrefs=tuple(f"y{k if k > 1 else ''} domain" for k in range(1, n + 1)),
                label=False)
     mark = f", t = {highlight_t} outlined" if highlight_t is not None else ""
-    style(fig, "Gates and states over time" + _units_note(trace, layer, max_units) + mark, height=130 + 230 * n)
+    style(fig, "Gates and states over time" + _units_note(trace, layer, max_units) + mark + _steps_note(trace.steps),
+          height=130 + 230 * n)
     for a in fig.layout.annotations:  # subplot titles: left-aligned, so they never run under a colour bar
         if a.text in {_title(q) for q in quantities}:
             a.update(x=0, xanchor="left", font=dict(size=18))
@@ -467,13 +503,15 @@ def attention_map(trace: Trace, quantity: str = "a", layer: int = 0, highlight_t
     """Where each step looks: the attention weights a (or the scores e), the step that reads (t, down) by the step
     it reads (s, across), on the quantity's fixed scale. Above the diagonal is left blank: s > t has not been
     read yet. With `highlight_t`, that step's row is outlined (`attention_row` draws it as bars)."""
-    z = _pair(trace, quantity, layer).astype(np.float64)
-    T = z.shape[0]
+    full = _pair(trace, quantity, layer)
+    ts = columns(full.shape[0], highlight_t)  # a long sequence: every k-th step read and reading, exact values
+    z = full[np.ix_(ts, ts)].astype(np.float64)
+    T = len(ts)
     z[np.triu_indices(T, 1)] = np.nan  # the future: nothing to draw
     sc = SCALES[quantity]
-    tokens = np.array([token_label(s) for s in trace.tokens], dtype=object)
+    tokens = np.array([token_label(trace.tokens[t]) for t in ts], dtype=object)
     fig = figure(go.Heatmap(
-        z=z, x=np.arange(T), y=np.arange(T), zmin=sc.zmin, zmax=sc.zmax, colorscale=sc.colorscale,
+        z=z, x=ts, y=ts, zmin=sc.zmin, zmax=sc.zmax, colorscale=sc.colorscale,
         customdata=np.stack([np.tile(tokens[:, None], (1, T)), np.tile(tokens, (T, 1))], axis=-1), name=quantity,
         hovertemplate="step t=%{y} (%{customdata[0]}) reads s=%{x} (%{customdata[1]})<br>" + quantity
         + " = %{z:.4f}<extra></extra>", hoverongaps=False,
@@ -484,7 +522,8 @@ def attention_map(trace: Trace, quantity: str = "a", layer: int = 0, highlight_t
                       y1=highlight_t + 0.5, line=dict(color="#000000", width=3), layer="above")
         fig.add_annotation(x=highlight_t + 0.5, y=highlight_t, xanchor="left", showarrow=False,
                            text=f" t = {highlight_t}", font=dict(size=16), bgcolor="rgba(255,255,255,0.85)")
-    style(fig, title if title is not None else _title(quantity), height=max(420, min(760, 240 + 6 * T)))
+    style(fig, (title if title is not None else _title(quantity)) + _steps_note(full.shape[0]),
+          height=max(420, min(760, 240 + 6 * T)))
     ticks = _token_ticks(trace.tokens)
     fig.update_xaxes(title_text="step s that is read (input token)", showgrid=False, **ticks)
     fig.update_yaxes(title_text="step t that reads", showgrid=False, autorange="reversed", **ticks)

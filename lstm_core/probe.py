@@ -21,6 +21,12 @@ from .views import MemoryUnits, TextUnits
 
 PROBE_STREAM = -3  # stream of the held-out probe sequences (training uses 0, 1, ...; VAL -1, DISPLAY -2)
 PROBE_SEQUENCES = 512
+# floating-point operations one search for memory units may take: about 8 x timesteps x hidden² per sequence (the
+# recurrence of the first layer, 4 gates), so 512 sequences at lag 1000 and 256 units took 33 s on one core here and
+# held the run's worker (and a Gates page) that long. Longer or wider runs probe fewer sequences, at least
+# PROBE_MIN; the sentence names how many. The headline lesson (lag 100, 32 units) keeps all 512.
+PROBE_WORK = 1.6e10
+PROBE_MIN = 64
 
 
 @torch.no_grad()
@@ -38,10 +44,19 @@ def states(model: SeqModel, x: torch.Tensor, layer: int = 0, right_to_left: bool
     return "h", ps.h
 
 
-def memory_units(model: SeqModel, task: Task, seed: int, n: int = PROBE_SEQUENCES) -> MemoryUnits:
+def probe_sequences(steps: int, hidden: int) -> int:
+    """Held-out sequences `memory_units` reads for a model of `hidden` units over `steps` timesteps (even)."""
+    fit = int(PROBE_WORK / (8 * steps * hidden**2))
+    return max(PROBE_MIN, min(PROBE_SEQUENCES, fit)) // 2 * 2
+
+
+def memory_units(model: SeqModel, task: Task, seed: int, n: int | None = None) -> MemoryUnits:
     """Rank units by how well their mean state over the delay guesses the cue, held out (recall-like tasks: one
-    scored answer, the cue it names somewhere in the input)."""
+    scored answer, the cue it names somewhere in the input). `n` sequences, by default as many as PROBE_WORK
+    allows (`probe_sequences`), half to fit and half to score."""
     cue_t = getattr(task, "cue_step", None)
+    if n is None:
+        n = probe_sequences(task.steps, model.cfg.hidden)
     b = task.sample(n, batch_generator(seed, PROBE_STREAM), "val")
     scored = b.y != IGNORE
     if cue_t is None or scored.sum(1).ne(1).any():

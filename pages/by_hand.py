@@ -6,7 +6,7 @@ import streamlit as st
 
 from lstm_core import figures, narrate
 from lstm_core.views import LabView
-from pages import frame, live, session, ui
+from pages import controls, frame, live, session, ui
 
 frame.ensure_router()
 st.title("One step by hand")  # first: on a fresh server the run takes a moment to open
@@ -19,6 +19,7 @@ if "lstm" not in view.model_cfgs:
             "from the Home page or add an LSTM in Train & compare.")
     st.stop()
 
+controls.controls(view, "bh")  # the run plays on this page too, so it can be paused here
 T = view.task.display_steps
 H = view.hidden("lstm")
 ui.clamp_state("bh_t", 0, T - 1, min(1, T - 1))

@@ -65,10 +65,27 @@ def ensure_router() -> None:
 
 @st.cache_resource(show_spinner=False)
 def start_workers():
-    """Start the worker pool once per server process (it returns at once; the workers warm up on their own)."""
+    """Start the worker pool once per server process (it returns at once; the workers warm up on their own).
+
+    A page that waits for a worker (a live refresh asking for a trace while the run's worker finishes a training
+    step, up to a second at the cost limit) looks every 50 ms whether the learner clicked something, and if so
+    stops waiting and reruns at once: Pause answers without waiting for the step."""
     from lstm_core.pool.client import get_pool
 
-    return get_pool()
+    pool = get_pool()
+    pool.wait_check = yield_check
+    return pool
+
+
+def yield_check():
+    """Streamlit's stop-or-rerun check for the calling script thread: it raises Streamlit's RerunException when
+    the learner clicked a widget since the run began (the same check every `st.` call makes, and Streamlit's own
+    cache waits run). None outside a script run, inside a cached function, or on a Streamlit without it."""
+    try:
+        from streamlit.runtime.scriptrunner_utils.script_run_context import get_run_yield_check, in_cached_function
+    except ImportError:
+        return None
+    return None if in_cached_function.get() else get_run_yield_check()
 
 
 def sidebar() -> None:

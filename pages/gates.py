@@ -77,7 +77,10 @@ def draw(lab, view: LabView) -> None:
     order = list(memory.order) if memory is not None else None
     st.caption(f"Display sequence (held out, fixed by seed {view.train_cfg.seed}), weights at step {step:,}. "
                f"Prediction at t = {t_sel}: **{ui.plain(tr.predictions[t_sel])}**, target: "
-               f"**{ui.plain(tr.targets[t_sel]) or '—'}**. Hover any cell for its exact value.")
+               f"**{ui.plain(tr.targets[t_sel]) or '—'}**. Hover any cell for its exact value."
+               + (f" Heatmaps: {figures.steps_note(T)} (the outlined t among them), each column the exact values of "
+                  "its timestep; the unit's lines and the values at t below use every timestep."
+                  if figures.steps_note(T) else ""))
     if quantities:
         fig = figures.gate_panel(tr, quantities, layer=layer, highlight_t=t_sel, units=order)
         ui.chart(fig, "gt_panel", narrate.gates_sentence(tr, order[:3] if order else None, layer),

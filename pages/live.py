@@ -12,8 +12,11 @@ trains in the page process, so drawing never holds training up.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import streamlit as st
 
@@ -38,6 +41,11 @@ def _measured(seconds: float) -> None:
 def _playing(lab) -> int:
     pool = getattr(lab, "pool", None)  # a RemoteLab's; an engine Lab in tests has none
     return max(pool.playing(within=SLOWEST_REFRESH + 1.0) if pool is not None else 1, 1)
+
+
+# with LSTM_LAB_TIMINGS=1 in the server's environment, every live refresh writes one line to stderr (the page,
+# the step, playing or not, and the seconds the page process spent on it); bench/bench_pause.py reads them
+TIMINGS = os.environ.get("LSTM_LAB_TIMINGS") == "1"
 
 
 def live(draw: Callable[[object, LabView], None]) -> None:
@@ -65,6 +73,10 @@ def live(draw: Callable[[object, LabView], None]) -> None:
             st.caption(f"{playing_now} learners are training on this server, so the charts refresh every "
                        f"{every:.1f} s; training goes on between refreshes.")
         draw(lab, view)
+        if TIMINGS:
+            page = Path(draw.__code__.co_filename).stem
+            print(f"[refresh] page={page} step={view.step} playing={int(bool(st.session_state.get('playing')))} "
+                  f"seconds={time.perf_counter() - start:.3f}", file=sys.stderr, flush=True)
         _measured(time.perf_counter() - start)
         wanted = refresh_every(playing_now, _cost["seconds"])
         if st.session_state.get("playing") and abs(wanted - every) > 0.4 * every:

@@ -143,6 +143,50 @@ def test_series_keyed_by_other_names_keep_their_name_and_get_distinct_colours():
     assert {"2", "5", "10", "20", "50"} <= set(ticks) and all(t.lstrip("0.")[0] in "125" for t in ticks)
 
 
+@pytest.fixture(scope="module")
+def long_traces():
+    """Untrained LSTM and attention models read a sequence of 602 timesteps (recall at lag 600)."""
+    out = {}
+    for cell in ("lstm", "attention"):
+        tr = Trainer(RunConfig(TaskConfig(name="recall", lag=600), ModelConfig(cell=cell, hidden=4),
+                               TrainConfig(steps=1)))
+        out[cell] = trace(tr.model, tr.task, tr.task.display(0))
+    return out
+
+
+def test_long_sequences_draw_every_kth_timestep_with_its_exact_values(long_traces):
+    t = long_traces["lstm"]
+    T = t.steps
+    assert T > F.MAX_COLUMNS
+    cols = F.columns(T, keep=301)
+    k = math.ceil(T / F.MAX_COLUMNS)
+    assert set(range(0, T, k)) | {T - 1, 301} == set(cols.tolist()) and len(cols) <= F.MAX_COLUMNS + 2
+    fig = F.gate_heatmap(t, "f", highlight_t=301)
+    hm = fig.data[0]
+    assert list(hm.x) == cols.tolist()  # the real timesteps, not renumbered columns
+    np.testing.assert_array_equal(hm.z, t.layers[0].gates["f"][cols].T)  # exact values, no averaging
+    assert [c[0] for c in hm.customdata[0]] == [F.token_label(t.tokens[c]) for c in cols]
+    assert F.steps_note(T) == f"every {k}rd of {T:,} timesteps drawn" and F.steps_note(T) in fig.layout.title.text
+    panel = F.gate_panel(t, ["i", "c"], highlight_t=301)
+    assert all(list(d.x) == cols.tolist() for d in panel.data) and "timesteps drawn" in panel.layout.title.text
+    np.testing.assert_array_equal(panel.data[1].z, t.layers[0].gates["c"][cols].T)
+    short = F.gate_heatmap(long_traces["lstm"], "f")
+    assert len(short.data[0].x) <= F.MAX_COLUMNS + 1  # without an outlined step: every k-th and the last
+    a = long_traces["attention"]
+    amap = F.attention_map(a, "a", highlight_t=301)
+    acols = F.columns(a.steps, keep=301)
+    assert list(amap.data[0].x) == acols.tolist() == list(amap.data[0].y)
+    full = a.layers[0].pairs["a"]
+    assert amap.data[0].z[5][3] == pytest.approx(full[acols[5], acols[3]])
+    assert "timesteps drawn" in amap.layout.title.text
+
+
+def test_short_sequences_draw_every_timestep(traces):
+    t = traces["lstm"]
+    assert F.columns(t.steps, keep=3).tolist() == list(range(t.steps))
+    assert "timesteps drawn" not in F.gate_heatmap(t, "f").layout.title.text
+
+
 # -- 2-4. gates --------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("q", ["i", "f", "g", "o", "c", "h"])
 def test_gate_heatmap_is_unit_by_time_on_the_fixed_scale(traces, q):

@@ -41,3 +41,17 @@ def test_without_an_lstm_the_page_says_so():
     at = open_page("pages/by_hand.py", {"lab": lab})
     no_exception(at)
     assert any("no LSTM" in i.value for i in at.info)
+
+
+def test_the_run_can_be_paused_and_stepped_here():
+    """The page draws the run live while it plays, so it carries the run's controls: +1 step moves the numbers."""
+    settings = dict(cells=("lstm",), task={"lag": 10}, model={"hidden": 6}, train={"seed": 4, "steps": 50},
+                    steps=10)
+    at = open_page("pages/by_hand.py", {"lab": remote_lab(**settings)})
+    no_exception(at)
+    assert {"bh_play", "bh_step", "bh_reset"} <= {b.key for b in at.button}
+    before = latex(at)
+    next(b for b in at.button if b.key == "bh_step").click().run()
+    no_exception(at)
+    assert any("LSTM at training step 11," in c.value for c in at.caption)
+    assert latex(at) != before

@@ -250,3 +250,33 @@ def test_the_pool_counts_the_sessions_that_play(pool):
     assert pool.playing(within=0.9) == 2
     time.sleep(1.0)
     assert pool.playing(within=0.9) == 0  # nobody played in the last 0.9 s
+
+
+def test_a_page_waiting_for_a_worker_stops_waiting_when_its_check_says_so(pool):
+    """A question whose answer takes seconds (memory units: 512 sequences of 402 steps, 96 units) gives up at the
+    page's check (Streamlit's: the learner clicked Pause), leaves the session as it was, and the run answers the
+    same question afterwards, once, from the worker."""
+
+    class Clicked(Exception):
+        pass
+
+    checks = []
+
+    def check():
+        checks.append(1)
+        raise Clicked
+
+    lab = RemoteLab(small_spec(("lstm",), task={"lag": 400}, model={"hidden": 96}, train={"seed": 23}), pool=pool)
+    view, cursor = lab.view(), lab.cursor
+    pool.wait_check = lambda: check
+    try:
+        with pytest.raises(Clicked):
+            lab.memory_units("lstm")
+        assert checks  # the check ran while it waited, and its exception ended the wait
+        assert lab.cursor == cursor and lab.view() is view
+        assert not any(k[2] == "memory_units" for k in pool._cache)  # the answer was not read
+    finally:
+        pool.wait_check = None
+    mu = lab.memory_units("lstm")
+    assert mu.sequences == 256 and sorted(mu.order) == list(range(96))
+    lab.close()

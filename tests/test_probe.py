@@ -58,3 +58,12 @@ def test_text_units_are_the_best_correlated_units():
         direct = np.corrcoef(c[:, unit], props[name])[0, 1]
         assert r == pytest.approx(direct, abs=1e-6)
         assert abs(r) == pytest.approx(np.nanmax(np.abs(tu.correlations[name])), abs=1e-12)
+
+
+def test_long_or_wide_runs_probe_fewer_sequences_and_say_how_many():
+    from lstm_core.probe import PROBE_MIN, PROBE_SEQUENCES, PROBE_WORK, probe_sequences
+
+    assert probe_sequences(101, 32) == PROBE_SEQUENCES == 512  # the headline lesson: unchanged
+    assert probe_sequences(1002, 256) == PROBE_MIN  # the largest accepted: 33 s of probing before, ~4 s now
+    n = probe_sequences(1002, 96)
+    assert PROBE_MIN < n < PROBE_SEQUENCES and n % 2 == 0 and 8 * 1002 * 96**2 * n <= PROBE_WORK

@@ -34,6 +34,7 @@ JANITOR_EVERY = 2.0
 CALL_TIMEOUT = 300.0  # a request waits at most this long (a step at the cost limit takes about a second)
 MAX_GAP = 5.0  # a playing page refreshes at least every 4 s (pages/live.py): a longer gap is a tab that slept
 QUERY_CACHE = 96  # answers kept for identical queries (a trace at a step is the same for every session)
+WAIT_POLL = 0.05  # seconds between two looks at `Pool.wait_check` while a page waits for a worker
 
 
 class SessionGone(LookupError):
@@ -189,7 +190,7 @@ class Pool:
             try:
                 if not entry.loaded:
                     self._ensure_loaded(key, entry)
-                return self._call(entry.worker, method, (key, *args))
+                return self._call(entry.worker, method, (key, *args), interruptible=True)
             except (WorkerLost, RunGone):
                 if attempt == 2:
                     raise WorkerError("the server's workers keep stopping; try again in a moment.") from None
@@ -273,11 +274,25 @@ class Pool:
             self.backend.call(entry.worker, "release", (key, session))  # no wait: nothing to answer
 
     # -- workers ---------------------------------------------------------------------------------------------------
-    def _call(self, worker: int, method: str, args: tuple) -> Any:
-        try:
-            return self.backend.call(worker, method, args).result(timeout=CALL_TIMEOUT)
-        except FutureTimeout:
-            raise WorkerError("the server is too busy to answer; try again in a moment.") from None
+    # Set by the pages (pages/frame.py): a function that returns, for the calling thread, a check to run while it
+    # waits for a worker, which raises to stop waiting (Streamlit's: the learner clicked Pause while a live refresh
+    # waited for a step that takes a second at the cost limit), or None. The core imports no UI; the page hands it in.
+    wait_check: Any = None
+
+    def _call(self, worker: int, method: str, args: tuple, interruptible: bool = False) -> Any:
+        """A request to a worker and its answer. `interruptible` (a question about a run, or moving a cursor, which
+        change nothing a session holds until answered) waits in slices of WAIT_POLL, running the calling thread's
+        `wait_check` between them: if it raises, the answer is left to arrive unread."""
+        future = self.backend.call(worker, method, args)
+        check = self.wait_check() if interruptible and self.wait_check is not None else None
+        deadline = time.monotonic() + CALL_TIMEOUT
+        while True:
+            try:
+                return future.result(timeout=WAIT_POLL if check is not None else CALL_TIMEOUT)
+            except FutureTimeout:
+                if check is None or time.monotonic() > deadline:
+                    raise WorkerError("the server is too busy to answer; try again in a moment.") from None
+                check()
 
     def _least_loaded(self) -> int:
         workers = self.backend.workers()
