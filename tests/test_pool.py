@@ -231,7 +231,7 @@ def test_snapshots_are_thinned_to_a_bound(monkeypatch):
 
     monkeypatch.setattr(pool_run, "MAX_SNAPSHOTS", 4)
     run = pool_run.SharedRun("k", Lab.from_spec(small_spec(train={"seed": 28, "steps": 400})))
-    run.lease_until = time.monotonic() + 600
+    run.leases['test'] = time.monotonic() + 600
     while not run.lab.done:
         run.train(1.0)
     assert sorted(run.lab.live_snapshots) == [0, 200, 400] and run.every == 200  # 50 -> 100 -> 200
@@ -280,3 +280,25 @@ def test_a_page_waiting_for_a_worker_stops_waiting_when_its_check_says_so(pool):
     mu = lab.memory_units("lstm")
     assert mu.sequences == 256 and sorted(mu.order) == list(range(96))
     lab.close()
+
+
+def test_a_run_trains_while_any_session_plays_and_stops_when_the_last_one_pauses(monkeypatch):
+    from lstm_core.lab import Lab
+
+    run = pool_run.SharedRun("k", Lab.from_spec(small_spec(train={"seed": 29, "steps": 400})))
+    assert not run.training
+    run.move("a", 0, True, None)
+    run.move("b", 0, True, None)
+    assert run.training
+    run.move("a", 0, False, None)  # a pauses; b still plays
+    assert run.training
+    run.move("b", 0, False, None)  # the last one pauses: at once, not when its lease would have run out
+    assert not run.training
+    run.move("a", 0, True, None)
+    run.release("a")  # a tab the pool let go of holds no lease
+    assert not run.training
+    monkeypatch.setattr(pool_run, "LEASE", 0.2)
+    run.move("b", 0, True, None)  # a closed tab: no word after this
+    assert run.training
+    time.sleep(0.3)
+    assert not run.training

@@ -46,7 +46,7 @@ class SharedRun:
     frames: dict[int, int] = field(default_factory=dict)  # step -> bytes of its frame (the states: lab.frames)
     made: dict[int, float] = field(default_factory=dict)  # step -> when its frame was made (monotonic)
     pins: dict[str, int] = field(default_factory=dict)  # session id -> the step its cursor is on
-    lease_until: float = 0.0  # train while time.monotonic() is below this
+    leases: dict[str, float] = field(default_factory=dict)  # playing session -> train until (time.monotonic())
     sent: int = -1  # the step of the last checkpoint sent to the coordinator
     sent_at: float = 0.0
     every: int = SNAPSHOT_EVERY  # steps between live snapshots (lab.live_snapshots)
@@ -63,7 +63,8 @@ class SharedRun:
 
     @property
     def training(self) -> bool:
-        return not self.lab.done and time.monotonic() < self.lease_until
+        now = time.monotonic()
+        return not self.lab.done and any(until > now for until in self.leases.values())
 
     def seconds(self, step: int) -> float:
         """Training time the run took to reach `step` (all models; from the step records)."""
@@ -120,8 +121,10 @@ class SharedRun:
         and the clock."""
         cursor = min(cursor, self.head)
         clock = self.seconds(cursor) if clock is None else clock
+        if not playing:  # paused: this session's lease ends now (others' go on)
+            self.leases.pop(session, None)
         if playing:
-            self.lease_until = time.monotonic() + LEASE
+            self.leases[session] = time.monotonic() + LEASE
             last = max(self.lab.frames)
             if cursor >= last:  # at the front: show the head, as a frame (at most one new frame per FRAME_EVERY)
                 fresh = time.monotonic() - self.made.get(last, 0.0) < FRAME_EVERY
@@ -148,6 +151,7 @@ class SharedRun:
 
     def release(self, session: str) -> None:
         self.pins.pop(session, None)
+        self.leases.pop(session, None)
 
     def train(self, seconds: float) -> int:
         """Train on for up to `seconds` (the worker's scheduler calls this while the run is leased); make the head
