@@ -214,3 +214,20 @@ def test_learning_happens(make_run):
                           train={"steps": 300, "lr": 1e-2, "val_every": 25, "target": 0.99, "batch": 32}))
     recs = list(tr.steps())
     assert recs[-1].stop == "target" and recs[-1].val_metric >= 0.99
+
+
+def test_text_held_out_number_is_the_same_for_the_same_weights_whatever_the_seed(make_run):
+    """Text is scored on fixed held-out windows: equal weights give equal numbers, run after run and seed
+    after seed, so two runs on a corpus are comparable."""
+    runs = [make_run(task={"name": "text", "corpus": "reber", "seq_len": 20}, train={"seed": s}) for s in (0, 1)]
+    a, b = Trainer(runs[0]), Trainer(runs[1])
+    list(islice(a.steps(), 5))
+    b.model.load_state_dict(a.model.state_dict())
+    first = a.evaluate()
+    assert a.evaluate() == first and b.evaluate() == first
+    # and the number is the mean over every scored character of those windows, in bits
+    x, y = a._val.x, a._val.y
+    with torch.no_grad():
+        a.model.eval()
+        nats = torch.nn.functional.cross_entropy(a.model(x).reshape(-1, a.task.output_size), y.reshape(-1))
+    assert first[1] == pytest.approx(nats.item() / math.log(2), rel=1e-6)

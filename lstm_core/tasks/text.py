@@ -2,6 +2,8 @@
 
 The corpus is split 90/10 into training and held-out text by position. The vocabulary is the corpus's
 characters (at most 255 most frequent; the rest map to one unknown symbol). A uniform guess costs log2(V) bits.
+Held-out bits/char are measured on a fixed set of windows of the held-out text, the same for every seed and
+run (`val_batch`), so two runs on one corpus are comparable and the same weights always score the same.
 """
 
 from __future__ import annotations
@@ -63,6 +65,16 @@ class Text(Task):
         ids = self.splits[split]
         start = torch.randint(0, len(ids) - self.t - 1, (n, 1), generator=gen)
         w = ids[start + torch.arange(self.t + 1)]  # (B, T+1)
+        return Batch(w[:, :-1].contiguous(), w[:, 1:].contiguous())
+
+    def val_batch(self, n: int, seed: int) -> Batch:
+        """The fixed held-out set, whatever the seed: the held-out text cut into consecutive windows of T
+        characters (each scored from a zero state, as a plain char-rnn script scores it); all of them when there
+        are at most `n`, else `n` of them spread evenly over the held-out text."""
+        ids = self.splits["val"]
+        m = (len(ids) - 1) // self.t  # whole windows in the held-out text (>= 1: it has at least T + 2)
+        pick = torch.arange(m) if m <= n else torch.arange(n) * m // n
+        w = ids[(pick * self.t).unsqueeze(1) + torch.arange(self.t + 1)]  # (n, T+1)
         return Batch(w[:, :-1].contiguous(), w[:, 1:].contiguous())
 
     def passage(self, n: int) -> Batch:
