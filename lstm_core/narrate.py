@@ -430,10 +430,15 @@ def memory_sentence(mu, units: int = 3) -> str:
             f"{np.median(acc):.0%}; {strong} of {len(acc)} units guess it at least 90 % of the time.")
 
 
-def init_sentence(start: Trace, now: Trace, step: int, gate_init: str) -> str:
-    """The forget gates at step 0 and now, and what put them where they started."""
+def init_sentence(start: Trace, now: Trace, step: int, gate_init: str, task: str | None = None) -> str:
+    """The forget gates at step 0 and now, and what put them where they started (`gate_init` "auto" is the
+    choice of `task`, a key of the task registry)."""
     if "f" not in start.layers[0].gates:
         return ""
+    if gate_init == "auto" and task is not None:
+        from .tasks import TASKS
+
+        gate_init = TASKS[task].gate_init
     f0, f1 = start.quantity("f"), now.quantity("f")
     why = {"chrono": "chrono initialisation sets their biases to log U(1, lag - 1), so they start near 1",
            "forget-bias": "their biases start at the forget-bias setting",

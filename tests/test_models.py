@@ -189,3 +189,20 @@ def test_pick_device_falls_back_to_cpu():
         if mps is None or not mps.is_available():
             assert pick_device("auto") == torch.device("cpu")
             assert pick_device("mps") == torch.device("cpu")
+
+
+def test_gate_init_auto_is_the_tasks_own_choice():
+    """The default is auto: chrono where the task has a known lag (recall, copy; series measured best with it),
+    PyTorch's default for text and sine (measured best there)."""
+    assert ModelConfig().gate_init == "auto"
+    tasks = {"recall": RECALL, "copy": make_task(TaskConfig(name="copy", lag=20)), "sine": SINE,
+             "series": make_task(TaskConfig(name="series", seq_len=30)),
+             "text": make_task(TaskConfig(name="text", corpus="reber", seq_len=30))}
+    want = {"recall": "chrono", "copy": "chrono", "sine": "default", "series": "chrono", "text": "default"}
+    for name, task in tasks.items():
+        assert task.gate_init == want[name], name
+        auto = build_model(ModelConfig(hidden=16, gate_init="auto"), task, seed=4).state_dict()
+        named = build_model(ModelConfig(hidden=16, gate_init=want[name]), task, seed=4).state_dict()
+        other = build_model(ModelConfig(hidden=16, gate_init="forget-bias"), task, seed=4).state_dict()
+        assert all(torch.equal(auto[k], named[k]) for k in auto), name
+        assert not torch.equal(auto["rnn.0.bias_ih_l0"], other["rnn.0.bias_ih_l0"]), name

@@ -79,6 +79,19 @@ def test_settings_build_the_run_from_widgets():
     assert view.task.baseline == 10 * np.log(8) / (12 + 20)
 
 
+def test_settings_form_says_which_gate_init_is_in_use_and_why():
+    at = open_page("pages/train.py", {"lab": remote_lab()})
+    assert at.selectbox(key="tr_init").value == "auto"
+    notes = [c.value for c in at.caption if c.value.startswith("In use:")]
+    assert len(notes) == 1 and notes[0].startswith("In use: chrono") and "time lag" in notes[0]
+    at.selectbox(key="tr_task").set_value("text").run()
+    (note,) = [c.value for c in at.caption if c.value.startswith("In use:")]
+    assert note.startswith("In use: default") and "no single known lag" in note and "2.30 chrono" in note
+    at.selectbox(key="tr_init").set_value("chrono").run()
+    (note,) = [c.value for c in at.caption if c.value.startswith("In use:")]
+    assert note.startswith("In use: chrono") and "Auto" not in note
+
+
 def test_bad_upload_keeps_the_current_run():
     lab = remote_lab(steps=3)
     at = open_page("pages/train.py", {"lab": lab})
