@@ -6,26 +6,104 @@ Kept apart from `__main__` so that `sweep --jobs N` can hand runs to worker proc
 from __future__ import annotations
 
 import statistics
+import time
+from collections import deque
+
+import torch
 
 from .config import RunConfig
 from .runs import save_run, save_snapshot
 
 
-def train_run(run: RunConfig, out: str | None, log=None, snapshot_every: int = 0) -> dict:
-    """Train to a stop condition; write the run folder if `out` (with weight snapshots every `snapshot_every`
-    steps, step 0 included, when > 0); return the summary dict."""
+class ThreadTuner:
+    """Chooses, while a run trains, between one torch thread and `most`, by timing the training steps.
+
+    On this 2-core machine two threads made a text step at H 256 about 1.8x faster while the machine was
+    otherwise idle, and 1.2-8x slower than one thread while other processes kept the cores busy (OpenMP's
+    threads wait for each other at every parallel region, and one of them is often descheduled); a shared
+    machine goes from one state to the other within minutes. So: start with `most`, time a few steps, try the
+    other count for `probe` steps, keep the faster (by at least 5 %), and try the other again after `every`
+    seconds, twice as long after each try that lost. A try is abandoned at its first step slower than twice the
+    current median. The count changes no number: records and weights were bitwise equal with 1 and 2 threads,
+    switched every few steps (H 128 text and H 32 recall, 60 steps).
+    """
+
+    def __init__(self, most: int, every: float = 20.0, probe: int = 3, clock=time.perf_counter):
+        self.most, self.every, self.probe, self.clock = most, every, probe, clock
+        self.best = self.threads = most
+        self.times = {1: deque(maxlen=5), most: deque(maxlen=5)}  # recent step seconds per thread count
+        self.skip = 2  # steps not timed: the first ones (allocations), the first after each change of count
+        self.left = 0  # steps left in the current try of the other count
+        self.wait = every
+        self.due = -1.0  # clock time of the next try (the first: as soon as the current count has samples)
+        torch.set_num_threads(most)
+
+    def _use(self, threads: int) -> None:
+        torch.set_num_threads(threads)
+        self.threads, self.skip = threads, 1
+
+    def step_done(self, seconds: float) -> None:
+        """One training step took `seconds` (leave evaluation steps out): record it; switch counts when due."""
+        if self.most == 1:
+            return
+        if self.left:  # trying the other count
+            self.left -= 1
+            if seconds > 2 * statistics.median(self.times[self.best]):
+                self.left = 0  # clearly slower: stop trying now
+            elif self.skip:
+                self.skip -= 1
+            else:
+                self.times[self.threads].append(seconds)
+            if self.left == 0:
+                tried = self.times[self.threads]
+                won = len(tried) >= self.probe and statistics.median(tried) < 0.95 * statistics.median(
+                    self.times[self.best])
+                self.best = self.threads if won else self.best
+                self.wait = self.every if won else min(2 * self.wait, 16 * self.every)
+                self._use(self.best)
+                self.due = self.clock() + self.wait
+            return
+        if self.skip:
+            self.skip -= 1
+            return
+        self.times[self.best].append(seconds)
+        if len(self.times[self.best]) >= self.probe and self.clock() >= self.due:
+            other = 1 if self.best == self.most else self.most
+            self.times[other].clear()
+            self._use(other)
+            self.left = self.probe + 1  # the first step after the change is not timed
+
+
+def train_run(run: RunConfig, out: str | None, log=None, snapshot_every: int = 0, threads: int = 1,
+              tune: bool = False) -> dict:
+    """Train to a stop condition with `threads` torch threads (with `tune`, a ThreadTuner chooses between 1 and
+    `threads` as it goes; the caller's count is restored afterwards); write the run folder if `out` (with weight
+    snapshots every `snapshot_every` steps, step 0 included, when > 0); return the summary dict."""
+    before = torch.get_num_threads()
+    try:
+        return _train_run(run, out, log, snapshot_every, threads, tune)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _train_run(run: RunConfig, out: str | None, log, snapshot_every: int, threads: int, tune: bool) -> dict:
     from .train import Trainer, configure_torch
 
-    configure_torch(1)
+    configure_torch(threads)
     tr = Trainer(run)
+    tuner = ThreadTuner(threads) if tune and threads > 1 else None
     if out and snapshot_every > 0:
         save_snapshot(out, 0, tr.model)
+    t0 = time.perf_counter()
     for rec in tr.steps():
+        if tuner is not None and rec.val_metric is None:
+            tuner.step_done(time.perf_counter() - t0)
         if out and snapshot_every > 0 and (rec.step % snapshot_every == 0 or rec.stop):
             save_snapshot(out, rec.step, tr.model)
         if log is not None and rec.val_metric is not None:
             print(f"step {rec.step:6d}  {rec.seconds:7.1f} s  loss {rec.loss:.4f}  "
                   f"held-out {tr.task.metric_name} {rec.val_metric:.4f}", file=log, flush=True)
+        t0 = time.perf_counter()
     if out:
         save_run(out, run, tr.model, tr.history)
     last = tr.history[-1]
@@ -38,8 +116,8 @@ def train_run(run: RunConfig, out: str | None, log=None, snapshot_every: int = 0
 
 
 def sweep_one(args: tuple) -> dict:
-    run, lag, seed = args
-    s = train_run(run, None)
+    run, lag, seed, threads, tune = args
+    s = train_run(run, None, threads=threads, tune=tune)
     return {"task": run.task.name, "model": run.model.cell, "lag": lag, "seed": seed, **s}
 
 
