@@ -44,16 +44,29 @@ length = c2.slider("Characters to generate", 50, 600, 300, 50, key="tx_len")
 prompt = c3.text_input("Prompt", "The ", max_chars=200, key="tx_prompt")
 
 
+def stand_in(view: LabView) -> str:
+    """What the model reads for a character outside its vocabulary (Text.encode): its unknown symbol, else its
+    first symbol."""
+    return "\ufffd" if "\ufffd" in view.task.symbols else view.task.symbols[0]
+
+
+def as_read(view: LabView, prompt: str) -> str:
+    """The prompt as the samples show it: every character outside the vocabulary as \ufffd (the note above the
+    samples says what the model reads for it)."""
+    known = set(view.task.symbols)
+    return "".join(c if c in known else "\ufffd" for c in prompt) if known else prompt
+
+
 def vocabulary_note(view: LabView, prompt: str) -> str:
     """Which characters of the prompt the model has never seen, and what it reads instead."""
     known = set(view.task.symbols)
     outside = sorted({c for c in prompt if c not in known})
     if not outside or not known:
         return ""
-    stand_in = "\ufffd" if "\ufffd" in known else view.task.symbols[0]
+    sub = stand_in(view)
     shown = ", ".join(f"`{ui.plain(c)}`" if c.strip() else repr(c) for c in outside[:10])
     return (f"Not in the model's vocabulary ({len(known)} characters): {shown}. It reads each as "
-            f"`{ui.plain(stand_in) if stand_in.strip() else repr(stand_in)}`.")
+            f"`{ui.plain(sub) if sub.strip() else repr(sub)}`; the samples below show each as \ufffd.")
 
 
 def draw(lab, view: LabView) -> None:
@@ -68,7 +81,7 @@ def draw(lab, view: LabView) -> None:
     for col, n in zip(cols, names):
         text = lab.sample_text(n, prompt or " ", int(length), float(temperature), seed=view.train_cfg.seed)
         col.markdown(f"**{ui.model_label(n)}**")
-        col.code((prompt or " ") + text, language=None, wrap_lines=True)
+        col.code(as_read(view, prompt or " ") + text, language=None, wrap_lines=True)
     ui.look_for("early on, samples are random characters; then common letters and spaces; then words and the "
                 "corpus's layout. Low temperature repeats the likeliest phrase; high temperature invents.")
 

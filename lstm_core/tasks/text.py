@@ -9,24 +9,22 @@ run (`val_batch`), so two runs on one corpus are comparable and the same weights
 from __future__ import annotations
 
 import math
-from collections import Counter
 
 import torch
 
-from datasets.corpora import load_corpus
+from datasets.corpora import MAX_VOCAB, UNKNOWN, character_counts, load_corpus
 
 from ..config import TaskConfig
 from ..errors import DataError
 from .base import Batch, Task
 
-MAX_VOCAB = 256
-UNKNOWN = "\ufffd"
+__all__ = ["MAX_VOCAB", "UNKNOWN", "Text", "vocabulary"]
 
 
 def vocabulary(text: str) -> list[str]:
     """The characters of `text` the model reads and writes: the 255 most frequent, sorted, then UNKNOWN for
     the rest if there are more."""
-    counts = Counter(text)
+    counts = character_counts(text)
     common = [c for c, _ in counts.most_common(MAX_VOCAB - 1)]
     return sorted(common) + ([UNKNOWN] if len(common) < len(counts) else [])
 
