@@ -7,7 +7,7 @@ PORT ?= 8501
 ADDRESS ?= 127.0.0.1
 RAY_ADDRESS ?=
 
-.PHONY: run test test-fast bench pretrained sweep sweep-ray measure-init lint screenshots chromium clean
+.PHONY: run test test-fast bench pretrained sweep sweep-ray measure-init measure-text lint screenshots chromium clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,9 @@ sweep: $(VENV)/.runtime
 measure-init: $(VENV)/.runtime
 	OMP_NUM_THREADS=1 $(PY) -m lstm_core sweep --task recall --models lstm --lags 20,100 --seeds 0,1,2,3,4 \
 	  --gate-init default --max-seconds 30 --clock cpu --target 0.99 --steps 20000 --out datasets/measured/init_default.csv
+
+measure-text: $(VENV)/.runtime
+	OMP_NUM_THREADS=1 $(PY) -m bench.measure_text_lesson
 
 # The same sweep spread over a Ray cluster (RAY_ADDRESS=<cluster>, else a Ray started on this machine).
 sweep-ray: $(VENV)/.ray

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from datasets.corpora import CORPORA
+from datasets.measured import text_lesson
 from lstm_core import figures, narrate
 from lstm_core.cells import CELLS, QUANTITIES
 from lstm_core.config import LabSpec, ModelConfig, TaskConfig, TrainConfig
@@ -19,6 +21,11 @@ lab = session.get_lab()
 view = lab.view()
 st.title("Text")
 ui.flash()
+measured = narrate.text_lesson_sentences(text_lesson(), {k: c.title for k, c in CORPORA.items()})
+if measured:  # datasets/measured/text_lesson.csv (make measure-text)
+    with st.expander("LSTM, vanilla RNN and GRU on text: what was measured", expanded=True):
+        st.markdown("With the text lesson's settings (128 units, batch 32, windows of 100 characters, Adam 3e-3, "
+                    "the same batches for every model; `make measure-text`): " + " ".join(measured))
 
 if view.task.name != "text":
     st.info("The current run is not a text task. Start a character-level run on Python's documentation "
