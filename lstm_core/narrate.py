@@ -588,7 +588,7 @@ def text_lesson_facts(rows: Sequence[dict], corpus: str) -> dict:
         first = leader if not changes else ("rnn" if changes[0][1] == "lstm" else "lstm")
     else:
         first = None
-    return {"corpus": corpus, "seeds": len(next(iter(curves.values()))["seeds"]), "step": step, "at_step": at_step,
+    return {"corpus": corpus, "seeds": min(len(c["seeds"]) for c in curves.values()), "step": step, "at_step": at_step,
             "seconds": seconds, "at_time": at_time, "first_leader": first, "changes": changes}
 
 
