@@ -605,7 +605,7 @@ def text_lesson_sentences(rows: Sequence[dict], corpus_titles: dict[str, str] | 
         def ranked(d: dict[str, float]) -> str:
             return _join([f"{label(m)} {v:.2f}" for m, v in sorted(d.items(), key=lambda kv: kv[1])])
 
-        s = (f"On {name} ({f['seeds']} seeds each, mean held-out bits/char, lower is better): after "
+        s = (f"On {name}, {f['seeds']} seeds each (mean held-out bits/char, lower is better): after "
              f"{f['step']:,} steps {ranked(f['at_step'])}; at equal training time ({f['seconds']:.0f} s of CPU "
              f"each) {ranked(f['at_time'])}.")
         if f["first_leader"] is not None:

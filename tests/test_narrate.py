@@ -163,7 +163,7 @@ def test_text_lesson_sentence_shows_the_crossover_at_equal_steps_and_the_order_a
     assert f["at_time"]["lstm"] == pytest.approx(2.6)
     assert f["at_time"]["gru"] == pytest.approx(2.4 - (2.4 - 2.1) * (4.0 - 3.0) / 1.5)
     (s,) = text_lesson_sentences(rows, {"python-docs": "Python's documentation"})
-    assert s.startswith("On Python's documentation (3 seeds each")
+    assert s.startswith("On Python's documentation, 3 seeds each (mean held-out bits/char")
     assert "after 200 steps GRU 1.90, LSTM 2.00 and vanilla RNN 2.20" in s
     assert "at equal training time (4 s of CPU each) vanilla RNN 2.20, GRU 2.20 and LSTM 2.60" in s
     assert "The vanilla RNN leads the LSTM at first; the LSTM leads from step 150." in s
