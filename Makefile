@@ -7,7 +7,8 @@ PORT ?= 8501
 ADDRESS ?= 127.0.0.1
 RAY_ADDRESS ?=
 
-.PHONY: run test test-fast bench pretrained sweep sweep-ray measure-init lag-race lint screenshots chromium clean
+.PHONY: run test test-fast bench pretrained sweep sweep-ray measure-init measure-text lag-race lint screenshots chromium \
+  clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -69,6 +70,9 @@ lag-race: $(VENV)/.runtime
 	OMP_NUM_THREADS=1 nice -n 5 $(PY) -m lstm_core sweep --task recall --models lstm,rnn,gru \
 	  --lags 5,10,20,50,100,150,200 --seeds 0,1,2,3,4 --steps 20000 --max-seconds 30 --clock cpu --target 0.99 \
 	  --jobs 2 --out datasets/lag_race.csv
+
+measure-text: $(VENV)/.runtime
+	OMP_NUM_THREADS=1 $(PY) -m bench.measure_text_lesson
 
 # The same sweep spread over a Ray cluster (RAY_ADDRESS=<cluster>, else a Ray started on this machine).
 sweep-ray: $(VENV)/.ray

@@ -23,7 +23,7 @@ RESULTS = BENCH / "results"
 KNOWN = ("bench_trainer", "bench_trace", "bench_text")
 QUICK = {"bench_trainer": ["--rounds", "2", "--steps", "5", "--warmup", "1"],
          "bench_trace": ["--rounds", "2"],
-         "bench_text": ["--seconds", "10", "--slice", "2"],
+         "bench_text": ["--quick"],
          "bench_limits": ["--quick", "--min-seconds", "0.2"],
          "bench_batched": ["--sizes", "small", "--ks", "2,4", "--rounds", "2", "--min-seconds", "0.1"],
          "bench_cells": ["--rounds", "2", "--steps", "3", "--warmup", "1"],

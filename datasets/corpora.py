@@ -8,9 +8,11 @@ outside and raises `DataError` with one sentence naming what is wrong and what i
 
 from __future__ import annotations
 
+import codecs
 import functools
 import importlib.util
 import random
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,9 @@ from .errors import DataError
 
 MAX_TEXT_BYTES = 5 * 1024 * 1024  # uploads and --text-file larger than this are refused
 MIN_TEXT_CHARS = 200  # shorter text cannot fill a training window and a held-out split
+MAX_VOCAB = 256  # symbols a text model reads and writes: the 255 most frequent characters, then one "unknown"
+UNKNOWN = "\ufffd"  # the symbol every rarer character is read as (shown as such)
+CHUNK = 1 << 20  # bytes (and characters) read or counted between two progress reports
 UPLOAD = "file"  # the corpus name of text from outside: an upload in the app, --text-file on the command line
 
 # Standard-library modules whose source makes the "python-source" corpus (plain, well-formatted Python).
@@ -89,23 +94,67 @@ def read_text_file(path: str) -> str:
     return check_text(data)
 
 
-def check_text(data: bytes) -> str:
-    """Validate raw bytes from outside and return the text, or raise DataError saying what is wrong."""
+Progress = Callable[[float, str], None]  # (fraction done 0..1, what is being done)
+
+
+def check_text(data: bytes, progress: Progress | None = None) -> str:
+    """Validate raw bytes from outside and return the text, or raise DataError saying what is wrong.
+    `progress`, if given, hears how far the decoding is, one megabyte at a time."""
     if len(data) == 0:
         raise DataError("the text is empty; give at least a few paragraphs of UTF-8 text.")
     if len(data) > MAX_TEXT_BYTES:
         raise DataError(f"the text is {len(data) / 1e6:.1f} MB; the limit is {MAX_TEXT_BYTES / 1e6:.0f} MB.")
     if b"\x00" in data:
         raise DataError("the file looks binary (it contains NUL bytes); give a plain UTF-8 text file.")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise DataError(f"the file is not valid UTF-8 (bad byte at position {e.start}); save it as UTF-8.") from None
+    text = _decode(data, progress)
     if len(set(text)) < 2:
         raise DataError("the text uses a single repeated character; there is nothing to learn from it.")
     if len(text) < MIN_TEXT_CHARS:
         raise DataError(f"the text has {len(text)} characters; at least {MIN_TEXT_CHARS} are needed.")
     return text
+
+
+def _decode(data: bytes, progress: Progress | None) -> str:
+    decoder, parts = codecs.getincrementaldecoder("utf-8")(), []
+    mb = len(data) / 1e6
+    for start in range(0, len(data), CHUNK):
+        try:
+            parts.append(decoder.decode(data[start : start + CHUNK], final=start + CHUNK >= len(data)))
+        except UnicodeDecodeError as e:
+            raise DataError(f"the file is not valid UTF-8 (bad byte at position {start + e.start}); save it as "
+                            "UTF-8.") from None
+        if progress is not None:
+            done = min(start + CHUNK, len(data))
+            progress(done / len(data), f"Reading the text as UTF-8: {done / 1e6:.1f} of {mb:.1f} MB")
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class TextSummary:
+    chars: int  # characters in the text
+    distinct: int  # distinct characters
+    vocabulary: int  # symbols the model will read and write (at most MAX_VOCAB, UNKNOWN included)
+    unknown_chars: int  # distinct characters beyond the vocabulary, read as UNKNOWN
+    unknown_count: int  # their occurrences in the text
+
+
+def character_counts(text: str, progress: Progress | None = None) -> Counter:
+    """How often each character occurs, counted a megabyte of characters at a time so that `progress` hears."""
+    counts: Counter = Counter()
+    for start in range(0, len(text), CHUNK):
+        counts.update(text[start : start + CHUNK])
+        if progress is not None:
+            done = min(start + CHUNK, len(text))
+            progress(done / len(text), f"Counting characters for the vocabulary: {done:,} of {len(text):,}")
+    return counts
+
+
+def summarise(text: str, progress: Progress | None = None) -> TextSummary:
+    """What a text model will make of `text`: its size, vocabulary, and the characters read as UNKNOWN."""
+    counts = character_counts(text, progress)
+    rare = [c for c, _ in counts.most_common()[MAX_VOCAB - 1:]]
+    return TextSummary(len(text), len(counts), min(len(counts), MAX_VOCAB - 1) + (1 if rare else 0), len(rare),
+                       sum(counts[c] for c in rare))
 
 
 def embedded_reber(n: int, seed: int) -> str:

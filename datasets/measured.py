@@ -33,3 +33,11 @@ def init_default() -> list[dict]:
     """Recall with the LSTM's gates initialised as PyTorch does (near 0.5), lags 20 and 100, seeds 0-4, 30 s of
     training each (`make measure-init`): one row per run, as `python -m lstm_core sweep` writes them."""
     return _rows("init_default.csv")
+
+
+@functools.lru_cache(maxsize=1)
+def text_lesson() -> list[dict]:
+    """The text lesson's models (LSTM, vanilla RNN, GRU) on two corpora, seeds 0-2, the lesson's settings
+    (`make measure-text`, bench/measure_text_lesson.py): one row per held-out evaluation, with corpus, model,
+    seed, step, seconds (training CPU time) and bits_per_char."""
+    return _rows("text_lesson.csv")

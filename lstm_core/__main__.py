@@ -10,6 +10,7 @@ import argparse
 import csv
 import dataclasses
 import json
+import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -27,6 +28,25 @@ from .trace_file import trace_arrays, trace_csv_text
 
 class UsageError(Exception):
     pass
+
+
+def available_cores() -> int:
+    """The cores this process may run on: its CPU affinity (os.cpu_count() also counts cores it may not use,
+    in a container or under taskset)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity call on macOS and Windows
+        return os.cpu_count() or 1
+
+
+def threads_for(a: argparse.Namespace) -> tuple[int, bool]:
+    """(threads, tune): --threads as given, fixed; by default every available core (for `sweep`, shared out
+    among its --jobs workers), with a ThreadTuner free to fall back to one thread while that is faster."""
+    if a.threads is None:
+        return max(1, available_cores() // getattr(a, "jobs", 1)), True
+    if a.threads < 1:
+        raise UsageError(f"--threads must be 1 or more, got {a.threads}.")
+    return a.threads, False
 
 
 class Parser(argparse.ArgumentParser):
@@ -83,7 +103,8 @@ def cmd_train(a: argparse.Namespace) -> int:
     run = run_config(a)
     if a.snapshot_every < 0:
         raise UsageError(f"--snapshot-every must be 0 (off) or more, got {a.snapshot_every}.")
-    summary = train_run(run, a.out, log=sys.stdout, snapshot_every=a.snapshot_every)
+    threads, tune = threads_for(a)
+    summary = train_run(run, a.out, log=sys.stdout, snapshot_every=a.snapshot_every, threads=threads, tune=tune)
     print(json.dumps(summary))
     return 0
 
@@ -165,7 +186,9 @@ def cmd_sweep(a: argparse.Namespace) -> int:
     spec = TASKS.get(getattr(a, "TaskConfig.name"))
     if getattr(a, "TrainConfig.target") is None and spec is not None and spec.metric == "accuracy":
         setattr(a, "TrainConfig.target", 0.99)
-    jobs = [(run_config(a, cell=m, lag=lag, seed=s), lag, s) for lag in lags for m in models for s in seeds]
+    threads, tune = (1, False) if a.engine == "ray" else threads_for(a)  # a Ray task has one CPU
+    jobs = [(run_config(a, cell=m, lag=lag, seed=s), lag, s, threads, tune)
+            for lag in lags for m in models for s in seeds]
     rows = []
     if a.engine == "ray":
         for row in sweep_on_ray(jobs):
@@ -215,6 +238,9 @@ def build_parser() -> Parser:
     t.add_argument("--out", default=None, help="run folder to write (config.json, metrics.jsonl, model.pt)")
     t.add_argument("--snapshot-every", type=int, default=0,
                    help="also save the weights every N steps into OUT/snapshots/ (0 = off)")
+    t.add_argument("--threads", type=int, default=None,
+                   help="torch threads per run, fixed (default: every core this process may use, shared out "
+                        "among sweep's --jobs, and one thread instead whenever timing shows it is faster)")
     r = sub.add_parser("trace", help="trace a run's display sequence into .npz (and CSV)")
     r.add_argument("run", help="a run folder written by 'train --out'")
     r.add_argument("--out", required=True, help="the .npz file to write")
@@ -231,7 +257,11 @@ def build_parser() -> Parser:
     s.add_argument("--models", default="lstm,rnn")
     s.add_argument("--lags", default="10,20,50,100")
     s.add_argument("--seeds", default="0,1,2,3,4")
-    s.add_argument("--jobs", type=int, default=1, help="runs in parallel on this machine, one thread each")
+    s.add_argument("--jobs", type=int, default=1, help="runs in parallel on this machine (each with cores // jobs "
+                   "threads)")
+    s.add_argument("--threads", type=int, default=None,
+                   help="torch threads per run, fixed (default: every core this process may use, shared out "
+                        "among sweep's --jobs, and one thread instead whenever timing shows it is faster)")
     s.add_argument("--engine", choices=("local", "ray"), default="local",
                    help="ray: spread the runs over a Ray cluster (RAY_ADDRESS, else a Ray started here); "
                    "needs requirements-ray.txt")

@@ -223,7 +223,7 @@ class ModelConfig(_Config):
     # dropout probability between layers and before the readout (training only)
     dropout: float = setting(0.0, Bound("dropout", 0.0, 0.9, kind="float"))
     # LSTM gate biases: auto (the task's choice), chrono (Tallec & Ollivier 2018), forget-bias or default
-    gate_init: str = setting("chrono", Bound("gate_init", choices=GATE_INITS, kind="choice"))
+    gate_init: str = setting("auto", Bound("gate_init", choices=GATE_INITS, kind="choice"))
     # LSTM forget-gate bias when gate_init is "forget-bias"
     forget_bias: float = setting(1.0, Bound("forget_bias", -10.0, 10.0, kind="float"))
     # multiplies the recurrent weights W_hh after init (> 1 provokes exploding gradients)

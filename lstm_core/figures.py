@@ -736,7 +736,8 @@ def cell_diagram(v: dict[str, float], title: str | None = None) -> go.Figure:
 def text_heat_html(chars: list[str], values: np.ndarray, vmin: float, vmax: float, scale: str = "RdBu") -> str:
     """HTML: one span per character, its background the value's colour, its title the exact value.
 
-    Every character is escaped (uploaded text is data, never markup); a newline shows as ↵ and breaks the line.
+    Every character is escaped (uploaded text is data, never markup); a newline shows as ↵ and breaks the line;
+    U+FFFD, what the text model reads for a character outside its vocabulary, is outlined and titled so.
     With the default "RdBu", blue = high (positive) and red = low, as on the heatmaps.
     """
     values = np.asarray(values, dtype=np.float64).reshape(-1)
@@ -749,8 +750,11 @@ def text_heat_html(chars: list[str], values: np.ndarray, vmin: float, vmax: floa
            ' white-space: pre-wrap; word-break: break-all;">']
     for ch, v, col in zip(chars, values, colors, strict=True):
         shown = "\u21b5" if ch == "\n" else ch
-        out.append(f'<span title="{html.escape(f"{v:.4f}")}" style="background-color: {col}; color: {_ink(col)};'
-                   f' padding: 1px 0;">{html.escape(shown)}</span>' + ("<br>" if ch == "\n" else ""))
+        # a character outside the model's vocabulary is read as U+FFFD: say so, and outline it
+        title, box = (f"{v:.4f}: a character outside the vocabulary", " outline: 1px dashed;") if ch == "\ufffd" \
+            else (f"{v:.4f}", "")
+        out.append(f'<span title="{html.escape(title)}" style="background-color: {col}; color: {_ink(col)};'
+                   f' padding: 1px 0;{box}">{html.escape(shown)}</span>' + ("<br>" if ch == "\n" else ""))
     out.append("</div>")
     return "".join(out)
 

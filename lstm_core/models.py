@@ -11,10 +11,13 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
+from torch import _VF, nn
 
 from .cells import CELLS
 from .config import ModelConfig
+
+# the fused op each of PyTorch's own single-direction layers calls in its forward (see _tokens_layer)
+FUSED = {nn.LSTM: _VF.lstm, nn.GRU: _VF.gru, nn.RNN: _VF.rnn_tanh}
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -57,12 +60,33 @@ class SeqModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, T) tokens or (B, T, 1) values -> (B, T, output_size) logits or predictions."""
-        h = self.encode(x)
+        first = self.rnn[0]
+        tokens = self.tokens_in and x.device.type == "cpu" and type(first) in FUSED and not first.bidirectional \
+            and getattr(first, "nonlinearity", "tanh") == "tanh"
+        h = x if tokens else self.encode(x)
         for k, layer in enumerate(self.rnn):
             if k > 0:
                 h = self._drop(h)
-            h, _ = layer(h)  # (B, T, width)
+            h = self._tokens_layer(x) if k == 0 and tokens else layer(h)[0]  # (B, T, width)
         return self.readout(self._drop(h))
+
+    def _tokens_layer(self, x: torch.Tensor) -> torch.Tensor:
+        """The first layer on the one-hot encoding of tokens x (B, T), exactly, over the symbols present only.
+
+        One-hot rows select columns of W_ih, so the columns of absent symbols multiply zeros: the fused kernel
+        gets the one-hot over the U symbols in this batch and those U columns of W_ih (gathered, so their
+        gradient lands in W_ih). The kernel's three input GEMMs (forward, input gradient, weight gradient) cost
+        in proportion to the input width: nn.LSTM(K, 64) forward + backward at B 32, T 100 took 20.5 ms at
+        K 103 and 15.1 at K 64 (measured, 1 thread). CPU only (CUDA's kernel wants its weights in one buffer).
+        """
+        layer = self.rnn[0]
+        used, ids = torch.unique(x, return_inverse=True)  # x == used[ids]; U = len(used)
+        inp = nn.functional.one_hot(ids, len(used)).float()  # (B, T, U)
+        w_ih = layer.weight_ih_l0.index_select(1, used)  # (G*H, U)
+        h0 = inp.new_zeros(1, x.shape[0], layer.hidden_size)
+        hx = (h0, h0) if isinstance(layer, nn.LSTM) else h0
+        params = [w_ih, layer.weight_hh_l0, layer.bias_ih_l0, layer.bias_hh_l0]
+        return FUSED[type(layer)](inp, hx, params, True, 1, 0.0, self.training, False, True)[0]
 
     def recurrent_weights(self, layer: int = 0) -> dict[str, torch.Tensor]:
         """The layer's parameters under the equations' names: W_ih, W_hh, b_ih, b_hh (the left-to-right direction),

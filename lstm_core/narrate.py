@@ -430,10 +430,15 @@ def memory_sentence(mu, units: int = 3) -> str:
             f"{np.median(acc):.0%}; {strong} of {len(acc)} units guess it at least 90 % of the time.")
 
 
-def init_sentence(start: Trace, now: Trace, step: int, gate_init: str) -> str:
-    """The forget gates at step 0 and now, and what put them where they started."""
+def init_sentence(start: Trace, now: Trace, step: int, gate_init: str, task: str | None = None) -> str:
+    """The forget gates at step 0 and now, and what put them where they started (`gate_init` "auto" is the
+    choice of `task`, a key of the task registry)."""
     if "f" not in start.layers[0].gates:
         return ""
+    if gate_init == "auto" and task is not None:
+        from .tasks import TASKS
+
+        gate_init = TASKS[task].gate_init
     f0, f1 = start.quantity("f"), now.quantity("f")
     why = {"chrono": "chrono initialisation sets their biases to log U(1, lag - 1), so they start near 1",
            "forget-bias": "their biases start at the forget-bias setting",
@@ -536,3 +541,79 @@ def curves_sentence(curves: dict[str, list[dict]], chance: float) -> str:
         return ""
     s = _join(parts) + "."
     return s[0].upper() + s[1:]
+
+
+# -- the text lesson, as measured (bench/measure_text_lesson.py) ----------------------------------------------------
+def _mean_curves(rows: Sequence[dict], corpus: str) -> dict[str, dict]:
+    """Per model on `corpus`: the evaluation steps every seed has, the mean held-out bits/char at each, every
+    seed's (seconds, bits/char) curve, and the seeds."""
+    out: dict[str, dict] = {}
+    for m in dict.fromkeys(r["model"] for r in rows if r["corpus"] == corpus):
+        runs: dict[int, list[dict]] = {}
+        for r in rows:
+            if r["corpus"] == corpus and r["model"] == m:
+                runs.setdefault(int(r["seed"]), []).append(r)
+        steps = sorted(set.intersection(*({int(r["step"]) for r in rs} for rs in runs.values())))
+        bpc = {s: float(np.mean([next(r["bits_per_char"] for r in rs if int(r["step"]) == s)
+                                 for rs in runs.values()])) for s in steps}
+        curves = [(np.array([r["seconds"] for r in rs], float), np.array([r["bits_per_char"] for r in rs], float))
+                  for rs in (sorted(v, key=lambda r: int(r["step"])) for v in runs.values())]
+        out[m] = {"steps": steps, "bpc": bpc, "curves": curves, "seeds": sorted(runs)}
+    return out
+
+
+def text_lesson_facts(rows: Sequence[dict], corpus: str) -> dict:
+    """The measured text lesson on `corpus`, as numbers: the last step all models reached, each model's mean
+    held-out bits/char there; the common training time (the shortest model's mean total) and each model's mean
+    bits/char at it (each seed's curve interpolated); and, for the LSTM against the vanilla RNN, the steps at which
+    the lead changes (first step at which the other model's mean is lower, between two evaluations)."""
+    curves = _mean_curves(rows, corpus)
+    if not curves:
+        return {}
+    step = min(c["steps"][-1] for c in curves.values())
+    at_step = {m: c["bpc"][step] for m, c in curves.items() if step in c["bpc"]}
+    seconds = min(float(np.mean([t[-1] for t, _ in c["curves"]])) for c in curves.values())
+    at_time = {m: float(np.mean([np.interp(seconds, t, b) for t, b in c["curves"]])) for m, c in curves.items()}
+    changes: list[tuple[int, str]] = []
+    if "lstm" in curves and "rnn" in curves:
+        common = [s for s in curves["lstm"]["steps"] if s in curves["rnn"]["bpc"] and s > 0]
+        leader = None
+        for s in common:
+            a, b = curves["lstm"]["bpc"][s], curves["rnn"]["bpc"][s]
+            now = "lstm" if a < b else "rnn" if b < a else leader
+            if now != leader:
+                if leader is not None:
+                    changes.append((s, now))
+                leader = now
+        first = leader if not changes else ("rnn" if changes[0][1] == "lstm" else "lstm")
+    else:
+        first = None
+    return {"corpus": corpus, "seeds": min(len(c["seeds"]) for c in curves.values()), "step": step, "at_step": at_step,
+            "seconds": seconds, "at_time": at_time, "first_leader": first, "changes": changes}
+
+
+def text_lesson_sentences(rows: Sequence[dict], corpus_titles: dict[str, str] | None = None) -> list[str]:
+    """One sentence per corpus saying what the text lesson measured: who leads at equal steps, at equal training
+    time, and where (if anywhere) the LSTM and the vanilla RNN swap places. Empty when nothing was measured."""
+    out = []
+    for corpus in dict.fromkeys(r["corpus"] for r in rows):
+        f = text_lesson_facts(rows, corpus)
+        if not f:
+            continue
+        name = (corpus_titles or {}).get(corpus, corpus)
+
+        def ranked(d: dict[str, float]) -> str:
+            return _join([f"{label(m)} {v:.2f}" for m, v in sorted(d.items(), key=lambda kv: kv[1])])
+
+        s = (f"On {name}, {f['seeds']} seeds each (mean held-out bits/char, lower is better): after "
+             f"{f['step']:,} steps {ranked(f['at_step'])}; at equal training time ({f['seconds']:.0f} s of CPU "
+             f"each) {ranked(f['at_time'])}.")
+        if f["first_leader"] is not None:
+            lead, other = label(f["first_leader"]), label("rnn" if f["first_leader"] == "lstm" else "lstm")
+            if not f["changes"]:
+                s += f" The {lead} is ahead of the {other} at every evaluation from the first on."
+            else:
+                swaps = "; ".join(f"the {label(who)} leads from step {st:,}" for st, who in f["changes"])
+                s += f" The {lead} leads the {other} at first; {swaps}."
+        out.append(s)
+    return out

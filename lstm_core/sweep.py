@@ -29,28 +29,43 @@ SHIPPED = Path(__file__).resolve().parents[1] / "datasets" / "lag_race.csv"
 LIVE_MAX_SECONDS = 60.0  # a live cell (a worker job) trains at most this long: it holds a worker meanwhile
 
 
-def train_run(run: RunConfig, out: str | None, log=None, snapshot_every: int = 0) -> dict:
-    """Train to a stop condition; write the run folder if `out` (with weight snapshots every `snapshot_every`
-    steps, step 0 included, when > 0); return the summary dict."""
+def train_run(run: RunConfig, out: str | None, log=None, snapshot_every: int = 0, threads: int = 1,
+              tune: bool = False) -> dict:
+    """Train to a stop condition with `threads` torch threads (with `tune`, a ThreadTuner chooses between 1 and
+    `threads` as it goes; the caller's count is restored afterwards); write the run folder if `out` (with weight
+    snapshots every `snapshot_every` steps, step 0 included, when > 0); return the summary dict."""
+    import torch
+
+    from .threads import ThreadTuner
     from .train import Trainer, configure_torch
 
-    configure_torch(1)
-    tr = Trainer(run)
-    return _train(tr, out, log, snapshot_every)
+    before = torch.get_num_threads()
+    try:
+        configure_torch(threads)
+        tr = Trainer(run)
+        return _train(tr, out, log, snapshot_every, ThreadTuner(threads) if tune and threads > 1 else None)
+    finally:
+        torch.set_num_threads(before)
 
 
-def _train(tr, out: str | None, log=None, snapshot_every: int = 0) -> dict:
+def _train(tr, out: str | None, log=None, snapshot_every: int = 0, tuner=None) -> dict:
+    import time
+
     from .runs import save_run, save_snapshot
 
     run = tr.run
     if out and snapshot_every > 0:
         save_snapshot(out, 0, tr.model)
+    t0 = time.perf_counter()
     for rec in tr.steps():
+        if tuner is not None and rec.val_metric is None:  # evaluation steps are left out of the timing
+            tuner.step_done(time.perf_counter() - t0)
         if out and snapshot_every > 0 and (rec.step % snapshot_every == 0 or rec.stop):
             save_snapshot(out, rec.step, tr.model)
         if log is not None and rec.val_metric is not None:
             print(f"step {rec.step:6d}  {rec.seconds:7.1f} s  loss {rec.loss:.4f}  "
                   f"held-out {tr.task.metric_name} {rec.val_metric:.4f}", file=log, flush=True)
+        t0 = time.perf_counter()
     if out:
         save_run(out, run, tr.model, tr.history)
     last = tr.history[-1]
@@ -89,15 +104,18 @@ def cue_gradient(model, task, seed: int, n: int = CUE_SEQUENCES) -> float:
 
 
 def sweep_one(args: tuple) -> dict:
-    """One cell of a sweep: train `run` to its stop; for recall, the cue-gradient ratio before and after."""
+    """One cell of a sweep, (run, lag, seed[, threads, tune]): train `run` to its stop with that many torch threads
+    (default one; see train_run); for recall, the cue-gradient ratio before and after."""
+    from .threads import ThreadTuner
     from .train import Trainer, configure_torch
 
-    run, lag, seed = args
-    configure_torch(1)
+    run, lag, seed, *rest = args
+    threads, tune = rest or (1, False)
+    configure_torch(threads)
     tr = Trainer(run)
     cue = run.task.name in CUE_TASKS
     cue_0 = cue_gradient(tr.model, tr.task, seed) if cue else None
-    s = _train(tr, None)
+    s = _train(tr, None, tuner=ThreadTuner(threads) if tune and threads > 1 else None)
     cue_end = cue_gradient(tr.model, tr.task, seed) if cue else None
     settings = {col: getattr(getattr(run, part), name) for col, part, name in SETTINGS}
     return {"task": run.task.name, "model": run.model.cell, "lag": lag, "seed": seed, **s,

@@ -123,7 +123,7 @@ def draw(lab, view: LabView) -> None:
             st.plotly_chart(figures.gate_heatmap(tr, "f", title=f"forget gate f at step {step:,}", units=order),
                             key="gt_f1", width="stretch", theme=None)
         gate_init = view.model_cfgs[model].gate_init
-        st.markdown("**Measured:** " + narrate.init_sentence(start, tr, step, gate_init))
+        st.markdown("**Measured:** " + narrate.init_sentence(start, tr, step, gate_init, view.task_cfg.name))
         if gate_init != "default" and view.task.name == "recall":
             st.button("Train this lesson with PyTorch's default initialisation", key="gt_default_init",
                       on_click=default_init_lab,

@@ -72,6 +72,15 @@ for col, (name, lesson) in zip(st.columns(len(LESSONS)), LESSONS.items()):
         except Exception as e:  # noqa: BLE001 - a missing or damaged lesson must not show a traceback
             st.error(f"The pretrained lesson could not be opened: {e}. Run 'make pretrained' to make it again.")
 
+from datasets.corpora import CORPORA  # noqa: E402
+from datasets.measured import text_lesson  # noqa: E402
+from lstm_core.narrate import text_lesson_sentences  # noqa: E402
+
+measured = text_lesson_sentences(text_lesson(), {k: c.title for k, c in CORPORA.items()})
+if measured:  # datasets/measured/text_lesson.csv (make measure-text)
+    st.markdown("**The text lesson, measured** (LSTM, vanilla RNN and GRU with the lesson's settings, the same "
+                "batches; `make measure-text`): " + " ".join(measured))
+
 st.divider()
 st.markdown(
     """

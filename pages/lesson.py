@@ -74,7 +74,8 @@ def reveal_forget() -> None:
                       width="stretch", theme=None)
     right.plotly_chart(figures.gate_heatmap(lstm, "f", title="forget gate f after training"), key="gl_f",
                        width="stretch", theme=None)
-    st.markdown(narrate.init_sentence(start, lstm, view.step, view.model_cfgs["lstm"].gate_init)
+    st.markdown(narrate.init_sentence(start, lstm, view.step, view.model_cfgs["lstm"].gate_init,
+                                      view.task_cfg.name)
                 + " So training did not put the forget gates near 1: the initialisation did, and training kept "
                 "them there where they are useful. Multiplying the cell state by about 1 at every step is what lets "
                 "both the memory and its gradient cross 100 steps; the Gates page lets you train the same lesson "

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from datasets.corpora import CORPORA
+from datasets.measured import text_lesson
 from lstm_core import figures, narrate
 from lstm_core.cells import CELLS, QUANTITIES
 from lstm_core.config import LabSpec, ModelConfig, TaskConfig, TrainConfig
@@ -19,6 +21,11 @@ st.title("Text")  # first: on a fresh server the run takes a moment to open
 lab = session.get_lab()
 view = lab.view()
 ui.flash()
+measured = narrate.text_lesson_sentences(text_lesson(), {k: c.title for k, c in CORPORA.items()})
+if measured:  # datasets/measured/text_lesson.csv (make measure-text)
+    with st.expander("LSTM, vanilla RNN and GRU on text: what was measured", expanded=True):
+        st.markdown("With the text lesson's settings (128 units, batch 32, windows of 100 characters, Adam 3e-3, "
+                    "the same batches for every model; `make measure-text`): " + " ".join(measured))
 
 if view.task.name != "text":
     st.info("The current run is not a text task. Start a character-level run on Python's documentation "
@@ -44,16 +51,29 @@ length = c2.slider("Characters to generate", 50, 600, 300, 50, key="tx_len")
 prompt = c3.text_input("Prompt", "The ", max_chars=200, key="tx_prompt")
 
 
+def stand_in(view: LabView) -> str:
+    """What the model reads for a character outside its vocabulary (Text.encode): its unknown symbol, else its
+    first symbol."""
+    return "\ufffd" if "\ufffd" in view.task.symbols else view.task.symbols[0]
+
+
+def as_read(view: LabView, prompt: str) -> str:
+    """The prompt as the samples show it: every character outside the vocabulary as \ufffd (the note above the
+    samples says what the model reads for it)."""
+    known = set(view.task.symbols)
+    return "".join(c if c in known else "\ufffd" for c in prompt) if known else prompt
+
+
 def vocabulary_note(view: LabView, prompt: str) -> str:
     """Which characters of the prompt the model has never seen, and what it reads instead."""
     known = set(view.task.symbols)
     outside = sorted({c for c in prompt if c not in known})
     if not outside or not known:
         return ""
-    stand_in = "\ufffd" if "\ufffd" in known else view.task.symbols[0]
+    sub = stand_in(view)
     shown = ", ".join(f"`{ui.plain(c)}`" if c.strip() else repr(c) for c in outside[:10])
     return (f"Not in the model's vocabulary ({len(known)} characters): {shown}. It reads each as "
-            f"`{ui.plain(stand_in) if stand_in.strip() else repr(stand_in)}`.")
+            f"`{ui.plain(sub) if sub.strip() else repr(sub)}`; the samples below show each as \ufffd.")
 
 
 def draw(lab, view: LabView) -> None:
@@ -68,7 +88,7 @@ def draw(lab, view: LabView) -> None:
     for col, n in zip(cols, names):
         text = lab.sample_text(n, prompt or " ", int(length), float(temperature), seed=view.train_cfg.seed)
         col.markdown(f"**{ui.model_label(n)}**")
-        col.code((prompt or " ") + text, language=None, wrap_lines=True)
+        col.code(as_read(view, prompt or " ") + text, language=None, wrap_lines=True)
     ui.look_for("early on, samples are random characters; then common letters and spaces; then words and the "
                 "corpus's layout. Low temperature repeats the likeliest phrase; high temperature invents.")
 

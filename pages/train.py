@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from datasets.corpora import CORPORA, UPLOAD, check_text
+from datasets.corpora import CORPORA, UPLOAD, check_text, summarise
 from datasets.series import SERIES
 from lstm_core import figures, narrate
 from lstm_core.cells import CELLS, label
@@ -58,6 +58,19 @@ def task_settings(tc: TaskConfig) -> tuple[dict, object]:
     return kw, upload
 
 
+def read_upload(data: bytes) -> str:
+    """The uploaded text, checked, with a progress bar while it is decoded (first half) and its characters are
+    counted for the vocabulary (second half), and one line saying what the model will read."""
+    bar = st.progress(0.0, text=f"Reading the upload ({len(data) / 1e6:.1f} MB)")
+    text = check_text(data, lambda f, what: bar.progress(0.5 * f, text=what))
+    s = summarise(text, lambda f, what: bar.progress(0.5 + 0.5 * f, text=what))
+    rare = (f"; {s.unknown_chars:,} rarer characters ({s.unknown_count:,} occurrences) are read as \ufffd, "
+            "outside the vocabulary" if s.unknown_chars else "")
+    bar.progress(1.0, text=f"Read {len(data) / 1e6:.2f} MB: {s.chars:,} characters, {s.distinct:,} distinct, a "
+                 f"vocabulary of {s.vocabulary}{rare}. Starting the run.")
+    return text
+
+
 def settings(view: LabView) -> None:
     """Widgets start from the running lab's settings, so they show what is training after a page switch."""
     tc, mc, trc = view.task_cfg, next(iter(view.model_cfgs.values())), view.train_cfg
@@ -94,7 +107,7 @@ def settings(view: LabView) -> None:
             if kw.get("text_file") == "upload":
                 if upload is None:
                     raise DataError("choose a text file to upload first.")
-                text = check_text(upload.getvalue())
+                text = read_upload(upload.getvalue())
             if not cells:
                 raise ConfigError("choose at least one model.")
             task = TaskConfig(**kw)

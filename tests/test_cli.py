@@ -259,6 +259,8 @@ IN_PROCESS = [
     (["sweep", "--lags", "", "--out", "x.csv"], "--lags"),
     (["sweep", "--seeds", "1;2", "--out", "x.csv"], "--seeds"),
     (["sweep", "--jobs", "0", "--out", "x.csv"], "--jobs"),
+    (["train", "--threads", "0", "--steps", "1"], "--threads"),
+    (["sweep", "--threads", "-2", "--out", "x.csv"], "--threads"),
     (["trace", "--out", "x.npz"], "run"),
     (["fly"], "fly"),
     ([], "required"),
@@ -321,3 +323,23 @@ def test_intervene_on_the_shipped_lesson_prints_what_the_lab_measures(capsys):
         assert main(["intervene", folder, *bad]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and word in err[0]
+
+
+@pytest.mark.parametrize(("argv", "cores", "want"), [
+    (["train"], 4, (4, True)),
+    (["train", "--threads", "3"], 4, (3, False)),
+    (["sweep", "--out", "x.csv"], 2, (2, True)),
+    (["sweep", "--jobs", "2", "--out", "x.csv"], 2, (1, True)),
+    (["sweep", "--jobs", "3", "--out", "x.csv"], 8, (2, True)),
+    (["sweep", "--jobs", "4", "--threads", "1", "--out", "x.csv"], 2, (1, False))])
+def test_threads_default_to_the_available_cores_shared_among_jobs(argv, cores, want, monkeypatch):
+    from lstm_core import __main__ as cli
+
+    monkeypatch.setattr(cli, "available_cores", lambda: cores)
+    assert cli.threads_for(cli.build_parser().parse_args(argv)) == want
+
+
+def test_available_cores_is_the_affinity_of_this_process():
+    from lstm_core.__main__ import available_cores
+
+    assert available_cores() == len(os.sched_getaffinity(0))

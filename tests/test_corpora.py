@@ -145,3 +145,34 @@ def test_task_from_uploaded_text_skips_the_corpus():
     assert task.decode(task.encode("plain").tolist()) == "plain"
     assert "B" not in task.chars  # not the Reber corpus
 
+
+
+def test_check_text_reports_progress_a_megabyte_at_a_time_and_the_exact_bad_byte():
+    from datasets.corpora import CHUNK
+
+    text = ("Quoth the raven, “nevermore.” " * 80_000)[: 5 * CHUNK // 2]  # 2.5 M characters, some of 3 bytes
+    data = text.encode("utf-8")
+    heard = []
+    assert check_text(data, lambda f, what: heard.append((f, what))) == text  # also across split characters
+    assert len(heard) == -(-len(data) // CHUNK) and heard[-1][0] == 1.0
+    assert [f for f, _ in heard] == sorted(f for f, _ in heard) and "MB" in heard[0][1]
+    bad = data[: CHUNK + 123] + b"\xff" + data[CHUNK + 123 :]
+    with pytest.raises(DataError, match=f"position {CHUNK + 123}\\)"):
+        check_text(bad)
+
+
+def test_summarise_says_what_the_text_model_will_read():
+    from datasets.corpora import MAX_VOCAB, UNKNOWN, summarise
+
+    rare = "".join(chr(0x4E00 + k) for k in range(300))  # 300 characters once each, after 2 common ones
+    text = "ab" * 3000 + rare
+    heard = []
+    s = summarise(text, lambda f, what: heard.append(f))
+    assert heard == [1.0]
+    assert (s.chars, s.distinct, s.vocabulary) == (len(text), 302, MAX_VOCAB)
+    assert (s.unknown_chars, s.unknown_count) == (302 - (MAX_VOCAB - 1), 302 - (MAX_VOCAB - 1))
+    task = make_task(TaskConfig(name="text", seq_len=10), text=text)
+    assert task.input_size == s.vocabulary and task.chars[-1] == UNKNOWN
+    assert sum(c not in task.chars for c in text) == s.unknown_count
+    small = summarise("hello world, " * 50)  # h e l o w r d , and space
+    assert small.unknown_chars == small.unknown_count == 0 and small.vocabulary == small.distinct == 9

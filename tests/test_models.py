@@ -189,3 +189,59 @@ def test_pick_device_falls_back_to_cpu():
         if mps is None or not mps.is_available():
             assert pick_device("auto") == torch.device("cpu")
             assert pick_device("mps") == torch.device("cpu")
+
+
+def test_gate_init_auto_is_the_tasks_own_choice():
+    """The default is auto: chrono where the task has a known lag (recall, copy; series measured best with it),
+    PyTorch's default for text and sine (measured best there)."""
+    assert ModelConfig().gate_init == "auto"
+    tasks = {"recall": RECALL, "copy": make_task(TaskConfig(name="copy", lag=20)), "sine": SINE,
+             "series": make_task(TaskConfig(name="series", seq_len=30)),
+             "text": make_task(TaskConfig(name="text", corpus="reber", seq_len=30))}
+    want = {"recall": "chrono", "copy": "chrono", "sine": "default", "series": "chrono", "text": "default"}
+    for name, task in tasks.items():
+        assert task.gate_init == want[name], name
+        auto = build_model(ModelConfig(hidden=16, gate_init="auto"), task, seed=4).state_dict()
+        named = build_model(ModelConfig(hidden=16, gate_init=want[name]), task, seed=4).state_dict()
+        other = build_model(ModelConfig(hidden=16, gate_init="forget-bias"), task, seed=4).state_dict()
+        assert all(torch.equal(auto[k], named[k]) for k in auto), name
+        assert not torch.equal(auto["rnn.0.bias_ih_l0"], other["rnn.0.bias_ih_l0"]), name
+
+
+@pytest.mark.parametrize("cell", ["lstm", "rnn", "gru", "peephole", "bilstm", "attention"])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_token_forward_equals_the_layers_on_the_full_one_hot(cell, layers):
+    """forward() gives PyTorch's own first layer only the symbols present in the batch; outputs and every
+    gradient equal those of the layers on the full one-hot input (what trace() holds the model to). Cells with a
+    layer of their own take the full one-hot as before."""
+    from lstm_core.cells import CELLS
+
+    if cell not in CELLS:
+        pytest.skip(f"no cell {cell}")
+    task = make_task(TaskConfig(name="recall", lag=30, alphabet=8))
+    model = build_model(ModelConfig(cell=cell, hidden=12, layers=layers), task, seed=2)
+    x = task.batch(5, seed=0, step=0).x
+    x[x == 3] = 4  # one symbol absent from the batch
+    assert 3 not in x and len(x.unique()) < task.input_size
+
+    def reference() -> torch.Tensor:
+        h = model.encode(x)
+        for layer in model.rnn:
+            h = layer(h)[0]
+        return model.readout(h)
+
+    for train in (True, False):
+        model.train(train)
+        grads = []
+        for f in (model, lambda _: reference()):
+            model.zero_grad()
+            out = f(x)
+            out.square().sum().backward()
+            grads.append((out.detach(), {k: p.grad.clone() for k, p in model.named_parameters()
+                                         if p.grad is not None}))
+        (new, g_new), (ref, g_ref) = grads
+        assert (new - ref).abs().max().item() < 1e-6
+        assert g_new.keys() == g_ref.keys()
+        for k in g_ref:
+            assert (g_new[k] - g_ref[k]).abs().max().item() < 1e-5, k
+        assert (g_new["rnn.0.weight_ih_l0"][:, 3] == 0).all()

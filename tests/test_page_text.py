@@ -33,3 +33,30 @@ def test_samples_and_coloured_text_are_escaped():
     at.selectbox(key="tx_prop").set_value("a unit of my choice").run()
     at.number_input(key="tx_unit").set_value(3).run()
     no_exception(at)
+
+
+def test_prompt_characters_outside_the_vocabulary_are_shown_as_read():
+    lab = text_lab(PAYLOAD)
+    at = open_page("pages/text.py", {"lab": lab})
+    at.text_input(key="tx_prompt").set_value("ZΩ text").run()
+    no_exception(at)
+    symbols = lab.view().task.symbols
+    assert "Z" not in symbols and "Ω" not in symbols and "\ufffd" not in symbols
+    (warn,) = [w.value for w in at.warning if "Not in the model's vocabulary" in w.value]
+    assert "`Z`" in warn and "`Ω`" in warn and "reads each as `'\\n'`" in warn and "show each as \ufffd" in warn
+    assert len(at.code) == 2
+    for block in at.code:  # the prompt, its unknown characters marked, then its continuation
+        assert block.value.startswith("\ufffd\ufffd text")
+
+
+def test_held_out_characters_outside_the_vocabulary_are_marked_in_the_coloured_text():
+    rare = "".join(chr(0x4E00 + k) for k in range(300))  # more distinct characters than the vocabulary holds
+    full = rare + PAYLOAD * 40
+    cut = int(len(full) * 0.9) + 20  # inside the held-out passage the page colours
+    text = full[:cut] + "\u5000" + full[cut:]  # once, last seen: read as the unknown symbol
+    lab = text_lab(text)
+    at = open_page("pages/text.py", {"lab": lab})
+    no_exception(at)
+    assert "\ufffd" in lab.view().task.symbols and "\u5000" not in lab.view().task.symbols
+    html = " ".join(str(h.proto) for h in at.get("html"))
+    assert "a character outside the vocabulary" in html and "outline: 1px dashed" in html

@@ -79,6 +79,19 @@ def test_settings_build_the_run_from_widgets():
     assert view.task.baseline == 10 * np.log(8) / (12 + 20)
 
 
+def test_settings_form_says_which_gate_init_is_in_use_and_why():
+    at = open_page("pages/train.py", {"lab": remote_lab()})
+    assert at.selectbox(key="tr_init").value == "auto"
+    notes = [c.value for c in at.caption if c.value.startswith("In use:")]
+    assert len(notes) == 1 and notes[0].startswith("In use: chrono") and "time lag" in notes[0]
+    at.selectbox(key="tr_task").set_value("text").run()
+    (note,) = [c.value for c in at.caption if c.value.startswith("In use:")]
+    assert note.startswith("In use: default") and "no single known lag" in note and "2.30 chrono" in note
+    at.selectbox(key="tr_init").set_value("chrono").run()
+    (note,) = [c.value for c in at.caption if c.value.startswith("In use:")]
+    assert note.startswith("In use: chrono") and "Auto" not in note
+
+
 def test_bad_upload_keeps_the_current_run():
     lab = remote_lab(steps=3)
     at = open_page("pages/train.py", {"lab": lab})
@@ -91,6 +104,39 @@ def test_bad_upload_keeps_the_current_run():
         no_exception(at)
         assert at.session_state["lab"] is lab and lab.view().step == 3
         assert any(words in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_a_megabyte_upload_trains_with_progress_while_it_is_read():
+    text = ("It was the best of times, it was the worst of times; “quoted” — and so on.\n" * 16_000)
+    assert len(text.encode()) > 1_000_000
+    lab = remote_lab()
+    at = open_page("pages/train.py", {"lab": lab})
+    at.selectbox(key="tr_task").set_value("text").run()
+    at.selectbox(key="tr_corpus").set_value("file").run()
+    at.file_uploader[0].upload("book.txt", text.encode(), "text/plain").run()
+    next(b for b in at.button if b.key == "tr_apply").click().run()
+    no_exception(at)
+    new = at.session_state["lab"]
+    assert new is not lab and new.text == text and new.view().task.name == "text"
+    assert new.view().task.vocabulary == len(set(text))
+    new.advance(2)
+    assert new.view().step == 2
+
+
+def test_upload_progress_shows_how_far_it_read_before_a_bad_byte():
+    data = b"plain words and more words\n" * 60_000  # 1.62 MB
+    data = data[:1_300_000] + b"\xff" + data[1_300_000:]
+    lab = remote_lab()
+    at = open_page("pages/train.py", {"lab": lab})
+    at.selectbox(key="tr_task").set_value("text").run()
+    at.selectbox(key="tr_corpus").set_value("file").run()
+    at.file_uploader[0].upload("bad.txt", data, "text/plain").run()
+    next(b for b in at.button if b.key == "tr_apply").click().run()
+    no_exception(at)
+    assert at.session_state["lab"] is lab
+    assert any("position 1300000" in e.value for e in at.error), [e.value for e in at.error]
+    shown = [p.proto.text for p in at.get("progress")]
+    assert any("Reading the text as UTF-8: 1.0 of 1.6 MB" in t for t in shown), shown
 
 
 def test_upload_shorter_than_one_training_sequence_is_refused():

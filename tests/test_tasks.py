@@ -212,6 +212,27 @@ def test_text_held_out_is_the_end_of_the_corpus():
     assert all(task.decode(row.tolist()) in tail for row in v.x)
 
 
+def test_text_held_out_is_every_window_of_a_small_split_for_every_seed():
+    text = "".join(chr(ord("a") + (k * 7) % 26) for k in range(2000))  # held out: the last 200 characters
+    task = make_task(TaskConfig(name="text", seq_len=10), text=text)
+    v = task.val_batch(256, seed=0)
+    assert v.x.shape == v.y.shape == (19, 10)  # (200 - 1) // 10 whole windows, all of them
+    assert task.decode(v.x.reshape(-1).tolist()) == text[1800:1990]  # consecutive, no overlap, no gap
+    assert task.decode(v.y.reshape(-1).tolist()) == text[1801:1991]
+    for seed in (1, 12345):
+        other = task.val_batch(256, seed=seed)
+        assert torch.equal(v.x, other.x) and torch.equal(v.y, other.y)
+
+
+def test_text_held_out_spreads_n_windows_evenly_over_a_large_split():
+    text = "".join(chr(ord("a") + (k * 7) % 26) for k in range(2000))
+    task = make_task(TaskConfig(name="text", seq_len=10), text=text)
+    v = task.val_batch(4, seed=3)
+    assert v.x.shape == (4, 10)
+    for row, k in zip(v.x, (0, 4, 9, 14), strict=True):  # window k * 19 // 4 of the 19
+        assert task.decode(row.tolist()) == text[1800 + 10 * k : 1810 + 10 * k]
+
+
 def test_text_rare_characters_map_to_unknown():
     text = "ab" * 300 + "".join(chr(0x4E00 + k) for k in range(300))
     task = make_task(TaskConfig(name="text", seq_len=10), text=text)

@@ -214,3 +214,53 @@ def test_learning_happens(make_run):
                           train={"steps": 300, "lr": 1e-2, "val_every": 25, "target": 0.99, "batch": 32}))
     recs = list(tr.steps())
     assert recs[-1].stop == "target" and recs[-1].val_metric >= 0.99
+
+
+def test_text_held_out_number_is_the_same_for_the_same_weights_whatever_the_seed(make_run):
+    """Text is scored on fixed held-out windows: equal weights give equal numbers, run after run and seed
+    after seed, so two runs on a corpus are comparable."""
+    runs = [make_run(task={"name": "text", "corpus": "reber", "seq_len": 20}, train={"seed": s}) for s in (0, 1)]
+    a, b = Trainer(runs[0]), Trainer(runs[1])
+    list(islice(a.steps(), 5))
+    b.model.load_state_dict(a.model.state_dict())
+    first = a.evaluate()
+    assert a.evaluate() == first and b.evaluate() == first
+    # and the number is the mean over every scored character of those windows, in bits
+    x, y = a._val.x, a._val.y
+    with torch.no_grad():
+        a.model.eval()
+        nats = torch.nn.functional.cross_entropy(a.model(x).reshape(-1, a.task.output_size), y.reshape(-1))
+    assert first[1] == pytest.approx(nats.item() / math.log(2), rel=1e-6)
+
+
+def test_one_hot_text_input_weights_learn_input_lr_scale_times_faster(make_run):
+    """Adam's first step moves every weight with a gradient by lr (sign of the gradient); for text, the first
+    layer's one-hot input weights W_ih move by lr x Text.input_lr_scale, everything else by lr."""
+    from lstm_core.tasks.text import Text
+
+    run = make_run(task={"name": "text", "corpus": "reber", "seq_len": 20}, train={"lr": 1e-3})
+    tr = Trainer(run)
+    assert Text.input_lr_scale == 30.0
+    before = _state(tr.model)
+    tr.next_record()
+    moved = {k: (v - before[k]).abs() for k, v in tr.model.state_dict().items()}
+    assert moved["rnn.0.weight_ih_l0"].max().item() == pytest.approx(30 * 1e-3, rel=1e-3)
+    for k in ("rnn.0.weight_hh_l0", "rnn.0.bias_ih_l0", "readout.weight"):
+        assert moved[k].max().item() == pytest.approx(1e-3, rel=1e-3)
+    # recall keeps one learning rate for every weight
+    rec = Trainer(make_run(train={"lr": 1e-3}))
+    w = rec.model.rnn[0].weight_ih_l0.detach().clone()
+    rec.next_record()
+    assert (rec.model.rnn[0].weight_ih_l0 - w).abs().max().item() == pytest.approx(1e-3, rel=1e-3)
+    assert [g["lr"] for g in rec.opt.param_groups] == [1e-3]
+
+
+def test_text_metric_is_the_loss_in_bits(make_run):
+    tr = Trainer(make_run(task={"name": "text", "corpus": "reber", "seq_len": 20}, train={"val_every": 2}))
+    rec = [tr.next_record() for _ in range(2)][-1]
+    assert rec.metric == rec.loss / math.log(2)
+    assert rec.val_metric == rec.val_loss / math.log(2)
+    b = tr.task.batch(tr.run.train.batch, tr.run.train.seed, 0)
+    with torch.no_grad():
+        out = tr.model(b.x)
+    assert tr._metric(out, b.y, tr.task.loss(out, b.y).item()) == pytest.approx(tr.task.metric(out, b.y), rel=1e-6)

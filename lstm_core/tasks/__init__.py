@@ -42,10 +42,20 @@ TASKS: dict[str, TaskSpec] = {t.name: t for t in (
              ("lag", "alphabet"), "accuracy"),
     TaskSpec("copy", "Copy memory: reproduce K symbols after T blanks", "lstm_core.tasks.copy:Copy",
              ("lag", "copy_len"), "accuracy"),
+    # measured, H 32, B 64, T 100, 1,000 steps, seeds 0-2, held-out MSE x 1e4: default 4.3, 3.6, 4.2;
+    # forget-bias 1: 4.6, 4.4, 4.5; chrono 7.0, 5.4, 8.7
     TaskSpec("sine", "Sine mixtures: predict the next value", "lstm_core.tasks.sine:Sine", ("seq_len",), "mse",
+             gate_init="default", why_init="there is no single lag to remember over, and PyTorch's own init "
+             "predicted best (held-out error, 3 seeds: 4.0e-4 against 4.5e-4 with forget bias 1 and 7.0e-4 chrono)",
              causal=True),
+    # held-out bits/char after 500 steps at H 128, B 32, seeds 0-2 (means): default 2.089, forget-bias 1 2.113,
+    # chrono 2.301 (python-docs); 2.429, 2.456, 2.597 (python-source); 0.553, 0.553, 0.554 (reber)
     TaskSpec("text", "Character-level text: predict the next character", "lstm_core.tasks.text:Text",
-             ("seq_len", "corpus"), "bits_per_char", causal=True),
+             ("seq_len", "corpus"), "bits_per_char", gate_init="default",
+             why_init="text has no single known lag, and chrono (built for one) starts the input gates nearly shut; "
+             "PyTorch's own init learned most on the shipped corpora (held-out bits/char after 500 steps, 3 seeds, "
+             "python-docs: 2.09 against 2.11 with forget bias 1 and 2.30 chrono)",
+             causal=True),
     TaskSpec("series", "Real series: forecast the next value", "lstm_core.tasks.series:Series",
              ("seq_len", "series"), "mse", causal=True),
     TaskSpec("revrecall", "Reverse recall: at the first step '?', name the last letter",

@@ -45,6 +45,7 @@ class Task:
     baseline_of: str = "metric"  # "metric" or "loss": which curve the baseline belongs on
     baseline_label: str = ""
     horizon: int = 100  # characteristic time lag, used by chrono initialisation
+    input_lr_scale: float = 1.0  # Adam lr multiplier of the first layer's one-hot input weights (train.param_groups)
     steps: int = 1  # timesteps of one sequence
 
     def __init__(self, cfg: TaskConfig, seed: int = 0, text: str | None = None):
