@@ -84,7 +84,11 @@ def settings(view: LabView) -> None:
                                key="tr_models", help="Up to three cells, trained side by side on identical batches.")
         hidden = widgets.offered(ModelConfig, "hidden", mc.hidden, "tr_hidden", text="Hidden units")
         layers = st.radio("Layers", [1, 2], index=mc.layers - 1, horizontal=True, key="tr_layers")
-        gate_init = widgets.choice(ModelConfig, "gate_init", mc.gate_init, "tr_init", text="LSTM gate-bias init")
+        # a run whose init is what "auto" picks for its task is shown as "auto", so that choosing another task
+        # here gives that task's own init (the headline lesson's explicit chrono would otherwise follow onto text)
+        same = mc.gate_init == TASKS[view.task_cfg.name].gate_init
+        gate_init = widgets.choice(ModelConfig, "gate_init", "auto" if same else mc.gate_init, "tr_init",
+                                   text="LSTM gate-bias init")
         st.caption(init_note(kw["name"], gate_init))
         forget_bias = widgets.number(ModelConfig, "forget_bias", mc.forget_bias, "tr_fbias",
                                      text="Forget bias (for forget-bias init)")

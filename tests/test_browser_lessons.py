@@ -164,3 +164,56 @@ def test_the_timestep_scrubber_works_from_the_keyboard(server):
         page.keyboard.press("ArrowRight")
         wait_for(lambda: t() == start - 2, 30, what="t to move on by 1")
         no_error_box(page)
+
+
+def _real_text(min_bytes: int) -> str:
+    """Python's own standard-library source (real text shipped with Python, not written for this project)."""
+    import sysconfig
+    from pathlib import Path
+
+    parts, size = [], 0
+    for path in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py")):
+        text = path.read_text(encoding="utf-8", errors="ignore")
+        parts.append(text)
+        size += len(text.encode("utf-8"))
+        if size >= min_bytes:
+            break
+    return "".join(parts)
+
+
+def test_a_learner_uploads_a_real_text_of_over_a_megabyte_trains_samples_and_colours_it(server, tmp_path):
+    path = tmp_path / "stdlib.txt"
+    path.write_text(_real_text(1_200_000) + "\u00e9\u00e8", encoding="utf-8")
+    assert 1_200_000 <= path.stat().st_size <= 5_000_000
+    with open_browser() as page:
+        goto(page, server + "/train", "Train & compare")
+        page.get_by_text("Settings: task, models, training").click()
+        page.locator('[data-testid="stSelectbox"]').filter(has_text="Task").first.click()
+        page.get_by_role("option", name=re.compile("Character-level text")).click()
+        settle(page)
+        page.locator('[data-testid="stSelectbox"]').filter(has_text="Corpus").first.click()
+        page.get_by_role("option", name="upload your own text").click()
+        settle(page)
+        page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(path))
+        settle(page)
+        page.get_by_role("button", name=re.compile("Apply settings and restart")).click()
+        wait_for(lambda: "Character-level text" in page.locator('[data-testid="stMarkdownContainer"]')
+                 .first.inner_text() or any("Character-level text" in t for t in page.locator(
+                     '[data-testid="stMarkdownContainer"]').all_inner_texts()), 120, what="the text run")
+        assert "gate_init=chrono" not in page.url  # the recall lesson's chrono init does not follow onto text
+        page.get_by_role("button", name=re.compile("Play")).click()
+        progress = '[data-testid="stProgress"]'
+        wait_for(lambda: (m := re.search(r"step ([\d,]+) of", page.locator(progress).first.inner_text()))
+                 and int(m.group(1).replace(",", "")) >= 20, 180, what="the upload to train")
+        page.get_by_role("button", name=re.compile("Pause")).click()
+        settle(page)
+        page.locator('[data-testid="stSidebarNav"]').get_by_text("Text", exact=True).click()
+        page.get_by_role("heading", name="Samples").first.wait_for(timeout=120_000)
+        settle(page, 90)
+        page.screenshot(path=str(ARTIFACTS / "upload_text.png"), full_page=True)
+        samples = page.locator("pre").all_inner_texts()  # one sample per model, each after the prompt "The "
+        assert len(samples) >= 2 and all(s.startswith("The ") and len(s) > 50 for s in samples[:2]), samples
+        page.get_by_role("heading", name="What does one unit track?").first.wait_for(timeout=120_000)
+        assert page.get_by_text(re.compile(r"over 3,000 held-out characters, unit \d+")).count()  # measured
+        assert page.locator('span[title][style*="background-color"]').count() > 100  # each character coloured
+        no_error_box(page)
