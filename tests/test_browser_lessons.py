@@ -166,6 +166,24 @@ def test_the_timestep_scrubber_works_from_the_keyboard(server):
         no_error_box(page)
 
 
+def choose(page, box: str, option) -> None:
+    """Pick `option` in the selectbox labelled `box`: open it until its options show (a click that lands while
+    the form is still drawing opens nothing), then click the option."""
+    select = page.locator('[data-testid="stSelectbox"]').filter(has_text=box).first
+    select.wait_for(timeout=60_000)
+    settle(page)
+
+    def opened() -> bool:
+        if not page.get_by_role("option", name=option).count():
+            select.click()
+            page.wait_for_timeout(500)
+        return page.get_by_role("option", name=option).count() > 0
+
+    wait_for(opened, 60, what=f"the {box} options")
+    page.get_by_role("option", name=option).first.click()
+    settle(page)
+
+
 def _real_text(min_bytes: int) -> str:
     """Python's own standard-library source (real text shipped with Python, not written for this project)."""
     import sysconfig
@@ -188,12 +206,8 @@ def test_a_learner_uploads_a_real_text_of_over_a_megabyte_trains_samples_and_col
     with open_browser() as page:
         goto(page, server + "/train", "Train & compare")
         page.get_by_text("Settings: task, models, training").click()
-        page.locator('[data-testid="stSelectbox"]').filter(has_text="Task").first.click()
-        page.get_by_role("option", name=re.compile("Character-level text")).click()
-        settle(page)
-        page.locator('[data-testid="stSelectbox"]').filter(has_text="Corpus").first.click()
-        page.get_by_role("option", name="upload your own text").click()
-        settle(page)
+        choose(page, "Task", re.compile("Character-level text"))
+        choose(page, "Corpus", "upload your own text")
         page.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(path))
         settle(page)
         page.get_by_role("button", name=re.compile("Apply settings and restart")).click()
