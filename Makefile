@@ -7,7 +7,7 @@ PORT ?= 8501
 ADDRESS ?= 127.0.0.1
 RAY_ADDRESS ?=
 
-.PHONY: run test test-fast bench pretrained sweep sweep-ray measure-init measure-text lag-race lint screenshots chromium \
+.PHONY: run test test-fast bench pretrained sweep sweep-ray measure-init measure-text judge-text lag-race lint screenshots chromium \
   clean
 
 $(VENV)/.runtime: requirements.txt
@@ -73,6 +73,17 @@ lag-race: $(VENV)/.runtime
 
 measure-text: $(VENV)/.runtime
 	OMP_NUM_THREADS=1 $(PY) -m bench.measure_text_lesson
+
+# Issue 10's judged comparison on a corpus the project does not ship (TEXT=<file>, else 1.26 MB of prose from
+# Debian's `fortunes` package, 16 of its files in the order bench/judge_text.py names): about 10 minutes.
+FORTUNES := songs-poems people science politics work men-women law wisdom literature humorists education sports \
+  tao platitudes food love
+TEXT ?= /tmp/fortunes-prose.txt
+judge-text: $(VENV)/.runtime
+	@if [ ! -f "$(TEXT)" ]; then \
+	  if [ ! -f /usr/share/games/fortunes/love ]; then echo "give a text: make judge-text TEXT=book.txt (or install Debian's fortunes)"; exit 1; fi; \
+	  (cd /usr/share/games/fortunes && cat $(FORTUNES)) > "$(TEXT)"; fi
+	$(PY) -m bench.judge_text --text-file "$(TEXT)"
 
 # The same sweep spread over a Ray cluster (RAY_ADDRESS=<cluster>, else a Ray started on this machine).
 sweep-ray: $(VENV)/.ray

@@ -10,7 +10,7 @@ rounds of the per-round ratio of its time per step to nn.LSTM's, by wall time an
 The peephole LSTM has no fused kernel (a Python loop with hand-written backpropagation through time), the
 bidirectional LSTM runs two directions in PyTorch's fused kernel, and the attention adds a (B, T, T) softmax
 to the fused vanilla RNN. glibc's allocator returning memory to the system between steps slowed the BiLSTM by
-1.5x when it shared a process with the attention model (/work/research/cells/REPORT.md, pitfall 1); run once
+1.5x when it shared a process with the attention model (docs/research/cells.md, pitfall 1); run once
 with MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=1073741824 to compare.
 """
 

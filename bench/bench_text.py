@@ -112,15 +112,15 @@ def speed_cell(text: str, hidden: int, batch: int, threads: int, a: argparse.Nam
 
 
 @torch.no_grad()
-def plain_way_bpc(tr: Trainer, T: int) -> float:
-    """Our model scored as plain_charrnn scores its own: every window of T of the held-out part, zero state."""
-    v = tr.task.splits["val"]
+def plain_way_bpc(model: torch.nn.Module, v: torch.Tensor, T: int) -> float:
+    """Our model scored as plain_charrnn scores its own: every window of T of the held-out ids `v`, zero state."""
     n = (len(v) - 1) // T
     x, y = v[: n * T].view(n, T), v[1 : n * T + 1].view(n, T)
-    tr.model.eval()
-    nats = sum(F.cross_entropy(tr.model(x[k : k + 256]).flatten(0, 1), y[k : k + 256].flatten(), reduction="sum").item()
+    was_training = model.training
+    model.eval()
+    nats = sum(F.cross_entropy(model(x[k : k + 256]).flatten(0, 1), y[k : k + 256].flatten(), reduction="sum").item()
                for k in range(0, n, 256))
-    tr.model.train()
+    model.train(was_training)
     return nats / (n * T) / math.log(2)
 
 
@@ -150,7 +150,8 @@ def bpc_run(source: str, a: argparse.Namespace) -> dict:
     _, ours_metric = tr.evaluate()  # what the CLI reports at its last step
     return {"source": source if not os.path.isfile(source) else Path(source).name, "chars": len(text),
             "vocab": plain.vocab, "steps": steps, "used": used, "cpu": cpu, "ours": ours_metric,
-            "ours_plain_way": plain_way_bpc(tr, tr.task.t), "plain": plain.heldout_bpc(), "uniform": tr.task.baseline}
+            "ours_plain_way": plain_way_bpc(tr.model, tr.task.splits["val"], tr.task.t), "plain": plain.heldout_bpc(),
+            "uniform": tr.task.baseline}
 
 
 def main(argv: list[str] | None = None) -> int:

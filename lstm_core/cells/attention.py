@@ -10,7 +10,7 @@ an average of h_0 .. h_t weighted by where step t chooses to look.
 
 d = H. A key bias would add q_t·b_k to every score of row t alike, which the softmax ignores: keys have none; the
 query's bias gives a score b_q·k_s that depends on the state alone. No positional encoding: on recall it learns to
-find h_0, the one state computed from the zero initial state (/work/research/cells/REPORT.md). The context is a
+find h_0, the one state computed from the zero initial state (docs/research/cells.md). The context is a
 one-step path from the answer to any earlier h_s, so the gradient reaching the cue is diluted by a ≈ 1/T at
 first, never by a product of T Jacobians: the vanilla RNN then solves recall at lag 100 in ~250 steps.
 

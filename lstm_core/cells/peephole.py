@@ -7,7 +7,7 @@ per unit (diagonal "peepholes"); i and f read the old cell state, o the new one:
 
 PyTorch has no fused kernel for it, so the layer trains through `PeepholeFunction`: a loop without an autograd
 graph forward, and backpropagation through time written by hand (2.4-2.6x nn.LSTM's time per step; autograd
-through the plain loop costs 5x, TorchScript buys 10-16 % and is deprecated: /work/research/cells/REPORT.md).
+through the plain loop costs 5x, TorchScript buys 10-16 % and is deprecated: docs/research/cells.md).
 Its parameters keep nn.LSTM's names and order, plus `weight_ch_l0` = [p_i; p_f; p_o] (3H,), set to zero after
 the other weights are drawn: at step 0 the model is exactly the LSTM of the same seed. For the trace, the same
 equations step by step in numpy (`forward`, `backward`); the pre-activations include the peephole terms, so

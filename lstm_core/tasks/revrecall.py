@@ -6,7 +6,7 @@ from the same alphabet. Only the answer at `?` (t = 0) is scored, and its target
 there is one fixed letter whatever its weights, right exactly when the last symbol happens to be that letter (its
 held-out accuracy is that letter's frequency, near 1 / alphabet). A bidirectional LSTM's right-to-left half reads
 the last symbol first and must carry it back over T steps: for that half this is the recall task at lag T
-(measured in /work/research/cells/REPORT.md: 3 of 3 seeds at lags 20, 50 and 100; the one-way LSTM 0 of 3).
+(measured in docs/research/cells.md: 3 of 3 seeds at lags 20, 50 and 100; the one-way LSTM 0 of 3).
 """
 
 from __future__ import annotations
