@@ -7,14 +7,17 @@ import numpy as np
 import streamlit as st
 
 from datasets.corpora import CORPORA
+from datasets.lessons import available as lessons_available
 from datasets.measured import text_lesson
 from lstm_core import figures, narrate
 from lstm_core.cells import CELLS, QUANTITIES
 from lstm_core.config import LabSpec, ModelConfig, TaskConfig, TrainConfig
-from lstm_core.errors import ConfigError, DataError, WorkerError
+from lstm_core.errors import ConfigError, DataError, RunError, WorkerError
 from lstm_core.narrate import PROPERTIES
 from lstm_core.views import LabView
 from pages import controls, frame, live, session, ui
+
+TEXT_LESSON = "text"  # datasets.lessons.LESSONS
 
 frame.ensure_router()
 st.title("Text")  # first: on a fresh server the run takes a moment to open
@@ -28,9 +31,20 @@ if measured:  # datasets/measured/text_lesson.csv (make measure-text)
                     "the same batches for every model; `make measure-text`): " + " ".join(measured))
 
 if view.task.name != "text":
-    st.info("The current run is not a text task. Start a character-level run on Python's documentation "
-            "(LSTM and vanilla RNN, 128 units), or choose another corpus or upload a file in Train & compare.")
-    if st.button("▶ Start a text run", type="primary", key="tx_start"):
+    st.info("The current run is not a text task. Open the pretrained text lesson (trained for 1,500 steps by "
+            "`make pretrained`: samples and coloured text at once), start a character-level run on Python's "
+            "documentation (LSTM and vanilla RNN, 128 units), or choose another corpus or upload a file in "
+            "Train & compare.")
+    b1, b2, _ = st.columns([2, 2, 3])
+    if TEXT_LESSON in lessons_available() and b1.button(
+            "Open the pretrained text lesson", type="primary", key="tx_lesson", width="stretch",
+            help="LSTM and vanilla RNN, 128 units, at step 1,500; Reset trains the same models again, live."):
+        try:
+            session.set_lab(session.open_lesson(TEXT_LESSON))
+            st.rerun()
+        except (RunError, WorkerError) as e:
+            st.error(ui.plain(str(e)))
+    if b2.button("▶ Start a text run", key="tx_start", width="stretch"):
         spec = LabSpec(TaskConfig(name="text", seq_len=100),
                        tuple(ModelConfig(cell=c, hidden=128) for c in ("lstm", "rnn")),
                        TrainConfig(seed=session.seed(), steps=3000, batch=32, lr=3e-3))

@@ -60,6 +60,22 @@ def test_surgery_on_the_pretrained_lesson(server):
         no_error_box(page)
 
 
+def test_the_teacher_opens_the_pretrained_text_lesson_from_the_text_page(server):
+    """Text with the recall lesson open: one click and both models write samples, and the held-out text is
+    coloured, with no training first."""
+    with open_browser() as page:
+        goto(page, server + "/text", "Text")
+        assert "not a text task" in page.locator('[data-testid="stAlert"]').first.inner_text()
+        page.get_by_role("button", name="Open the pretrained text lesson").click()
+        wait_for(lambda: page.locator('[data-testid="stCode"]').count() == 2, 90, what="a sample from each model")
+        settle(page)
+        samples = page.locator('[data-testid="stCode"]').all_inner_texts()
+        assert all(len(s.strip()) > 100 for s in samples)
+        wait_for(lambda: "linear-gradient" in page.content(), 60, what="the coloured held-out text")
+        page.screenshot(path=str(ARTIFACTS / "text_lesson.png"), full_page=True)
+        no_error_box(page)
+
+
 def test_presenter_mode_trains_a_finished_lesson_live_in_large_type(server):
     with open_browser() as page:
         goto(page, server + "/train", "Train & compare")

@@ -21,6 +21,18 @@ def test_not_a_text_run_offers_one():
     assert [b for b in at.button if b.key == "tx_start"]
 
 
+def test_the_pretrained_text_lesson_opens_with_samples_at_once():
+    """A teacher on the Text page with the recall lesson open: one click, and the shipped text lesson's LSTM and
+    RNN (step 1,500) write samples, with no training first."""
+    at = open_page("pages/text.py")
+    assert at.session_state.lab.view().task.name == "recall"
+    at.button(key="tx_lesson").click().run()
+    no_exception(at)
+    view = at.session_state.lab.view()
+    assert (view.task.name, view.step, list(view.names)) == ("text", 1500, ["lstm", "rnn"])
+    assert len(at.code) == 2 and all(len(block.value) > 100 for block in at.code)  # one sample per model
+
+
 def test_samples_and_coloured_text_are_escaped():
     lab = text_lab(PAYLOAD)
     at = open_page("pages/text.py", {"lab": lab})
