@@ -69,3 +69,23 @@ def machine_line() -> str:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     return (f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {os.cpu_count()} cores, "
             f"load average {load[0]:.2f} at start")
+
+
+class Report:
+    """A benchmark's results: each line printed as it comes and kept, then saved as its results file."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def say(self, s: str = "") -> None:
+        print(s, flush=True)
+        self.lines.append(s)
+
+    def finish(self, ok: bool, out: str) -> None:
+        """The verdict line, then the whole report to `out` ('' = not saved)."""
+        self.say("\nall goals met" if ok else "\nat least one goal NOT met")
+        if out:
+            from pathlib import Path
+
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            Path(out).write_text("\n".join(self.lines) + "\n", encoding="utf-8")

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import io
 import math
 import os
 import statistics
@@ -40,7 +39,7 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
-from bench._common import machine_line, markdown_table
+from bench._common import Report, machine_line, markdown_table
 from bench.plain_charrnn import PlainLoop
 from datasets.corpora import load_corpus
 from lstm_core.__main__ import available_cores, build_parser, run_config
@@ -178,11 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         if a.out.endswith("bench_text.txt"):
             a.out = a.out.replace("bench_text.txt", "bench_text_quick.txt")
     configure_torch(1)
-    buf = io.StringIO()
-
-    def say(s: str = "") -> None:
-        print(s, flush=True)
-        buf.write(s + "\n")
+    report = Report()
+    say = report.say
 
     say("# Character-level text: lstm_core (the CLI's defaults) against bench/plain_charrnn.py")
     say(machine_line() + f"; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', 'unset')}")
@@ -233,10 +229,7 @@ def main(argv: list[str] | None = None) -> int:
                             "uniform", f"<= {BPC_GOAL}"], rows))
         say("\nours bpc: the held-out number the CLI reports (Text.val_batch: up to 256 fixed windows of the held-out "
             "10 %); plain's scoring: every window of the held-out 10 %, as plain_charrnn scores itself.")
-    say("\nall goals met" if ok else "\nat least one goal NOT met")
-    if a.out:
-        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.out).write_text(buf.getvalue(), encoding="utf-8")
+    report.finish(ok, a.out)
     return 0
 
 

@@ -23,7 +23,6 @@ Results: printed, and saved to bench/results/judged_text.txt (--out).
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import resource
@@ -34,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench._common import machine_line, markdown_table
+from bench._common import Report, machine_line, markdown_table
 
 BPC_GOAL, STEPS_GOAL = 1.05, 0.9
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,11 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(ROOT / "bench" / "results" / "judged_text.txt"), help="'' = do not save")
     a = p.parse_args(argv)
     a.text_file = str(Path(a.text_file).resolve())
-    buf = io.StringIO()
-
-    def say(s: str = "") -> None:
-        print(s, flush=True)
-        buf.write(s + "\n")
+    report = Report()
+    say = report.say
 
     size = Path(a.text_file).stat().st_size
     say("# Issue 10's judged comparison: bench/plain_charrnn.py against `python -m lstm_core train --task text` "
@@ -125,10 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         f"steps ratio: {steps_ratio:.2f} (goal >= {STEPS_GOAL})")
     say("ours' --max-seconds counts training only (its held-out evaluations every 50 steps come on top, as the "
         "wall column shows); plain evaluates once, at the end.")
-    say("\nall goals met" if ok else "\nat least one goal NOT met")
-    if a.out:
-        Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(a.out).write_text(buf.getvalue(), encoding="utf-8")
+    report.finish(ok, a.out)
     return 0
 
 

@@ -97,8 +97,8 @@ class LocalBackend:
         while True:
             try:
                 req, ok, result = conn.recv()
-            except (EOFError, OSError) as e:
-                self._lost(worker, f"its connection closed ({type(e).__name__})")
+            except (EOFError, OSError, TypeError) as e:  # TypeError: `close` (or `_lost`) shut the connection
+                self._lost(worker, f"its connection closed ({type(e).__name__})")  # under recv: its handle is None
                 return
             fut = self._pending[worker].pop(req, None)
             if fut is not None:
