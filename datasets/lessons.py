@@ -27,7 +27,7 @@ LESSONS: dict[str, Lesson] = {les.name: les for les in (
            ("--task", "recall", "--lag", "100", "--steps", "1500", "--seed", "0"), 100),
     Lesson("sine", "Sine prediction (LSTM vs RNN)", ("lstm", "rnn"),
            ("--task", "sine", "--seq-len", "100", "--steps", "1500", "--seed", "0"), 150),
-    Lesson("text", "Text: Python's documentation (LSTM vs RNN)", ("lstm", "rnn"),
+    Lesson("text", "Text: Python's docs (LSTM vs RNN)", ("lstm", "rnn"),
            ("--task", "text", "--corpus", "python-docs", "--seq-len", "100", "--hidden", "128",
             "--batch", "32", "--steps", "1500", "--seed", "0"), 250),
 )}
