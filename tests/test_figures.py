@@ -249,6 +249,23 @@ def test_gate_panel_stacks_heatmaps_each_with_its_own_scale_and_bar(traces):
     assert "forget gate f (0 = drop, 1 = keep)" in _texts(fig)
     assert [s.yref for s in fig.layout.shapes] == ["y domain", "y2 domain", "y3 domain"]
     assert all((s.x0, s.x1) == (1.5, 2.5) for s in fig.layout.shapes)
+    # one time axis: each heatmap on its own row, rows top to bottom without overlap, the x axes matched to the
+    # bottom one, which alone has tick labels and the title; each colour bar as tall as its row, each row's title
+    # left-aligned just above it
+    lay = fig.layout
+    rows = [lay[f"yaxis{k if k > 1 else ''}"].domain for k in (1, 2, 3)]
+    assert rows[0][1] == 1.0 and rows[2][0] == 0.0 and rows[0][0] > rows[1][1] > rows[1][0] > rows[2][1]
+    assert [(d.xaxis, d.yaxis) for d in fig.data] == [("x", "y"), ("x2", "y2"), ("x3", "y3")]
+    assert (lay.xaxis.matches, lay.xaxis2.matches, lay.xaxis3.matches) == ("x3", "x3", None)
+    assert (lay.xaxis.showticklabels, lay.xaxis2.showticklabels, lay.xaxis3.showticklabels) == (False, False, None)
+    assert lay.xaxis3.title.text == "timestep t (input token)" and lay.xaxis.title.text is None
+    assert all(lay[f"yaxis{k}"].autorange == "reversed" for k in ("", "2", "3"))
+    for d, (lo, hi) in zip(fig.data, rows, strict=True):
+        assert d.colorbar.len == pytest.approx(hi - lo) and d.colorbar.y == pytest.approx((lo + hi) / 2)
+    titles = [a for a in lay.annotations if a.text in {F._title(q) for q in qs}]
+    assert [a.text for a in titles] == [F._title(q) for q in qs]
+    assert all(a.xanchor == "left" and a.x == 0 and a.yanchor == "bottom" for a in titles)
+    assert [a.y for a in titles] == [hi for _, hi in rows]
 
 
 def test_unit_lines_show_every_quantity_of_one_unit_in_gate_colours(traces):
