@@ -286,16 +286,21 @@ def _heatmap_spec(trace: Trace, quantity: str, layer: int, max_units: int, color
     )
 
 
-def _unit_axis(units) -> str:
-    return "hidden unit" + (" (memory units first)" if units is not None and len(units) else "")
+def _unit_axis(units, short: bool = False) -> str:
+    """The unit axis's title; `short` for a row of the gate panel, whose height the long one outruns."""
+    first = units is not None and len(units)
+    if short:
+        return "unit, memory first" if first else "unit"
+    return "hidden unit" + (" (memory units first)" if first else "")
 
 
-def _unit_ticks(trace: Trace, layer: int, max_units: int, units: list[int] | None) -> dict:
-    """y ticks naming the units when the rows are reordered (every k-th, so labels never overlap)."""
+def _unit_ticks(trace: Trace, layer: int, max_units: int, units: list[int] | None, most: int = 16) -> dict:
+    """y ticks naming the units when the rows are reordered (every k-th, at most `most`, so labels never
+    overlap)."""
     if units is None or len(units) == 0:
         return {}
     rows = _rows(trace, layer, max_units, units)
-    k = max(1, math.ceil(len(rows) / 16))
+    k = max(1, math.ceil(len(rows) / most))
     vals = list(range(0, len(rows), k))
     return dict(tickmode="array", tickvals=vals, ticktext=[str(rows[v]) for v in vals])
 
@@ -468,7 +473,7 @@ def gate_panel(trace: Trace, quantities: list[str], layer: int = 0, highlight_t:
         raise ValueError("gate_panel needs at least one quantity.")
     doms = _panel_domains(n)
     ticks = _token_ticks(trace.tokens)
-    unit_ticks = _unit_ticks(trace, layer, max_units, units)
+    unit_ticks = _unit_ticks(trace, layer, max_units, units, most=8)  # a row is about 200 px tall
     data, layout = [], {}
     for k, (q, dom) in enumerate(zip(quantities, doms, strict=True), start=1):
         sfx = str(k) if k > 1 else ""
@@ -481,7 +486,7 @@ def gate_panel(trace: Trace, quantities: list[str], layer: int = 0, highlight_t:
             **(dict(title=dict(text="timestep t (input token)")) if bottom else dict(matches=f"x{n}",
                                                                                        showticklabels=False)))
         layout[f"yaxis{sfx}"] = dict(anchor=f"x{sfx}", domain=list(dom), showgrid=False, autorange="reversed",
-                                     title=dict(text=_unit_axis(units)), **unit_ticks)
+                                     title=dict(text=_unit_axis(units, short=True)), **unit_ticks)
     mark = f", t = {highlight_t} outlined" if highlight_t is not None else ""
     layout.update(_style_layout("Gates and states over time" + _units_note(trace, layer, max_units) + mark
                                 + _steps_note(trace.steps), 130 + 230 * n, legend=False))

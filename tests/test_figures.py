@@ -266,6 +266,14 @@ def test_gate_panel_stacks_heatmaps_each_with_its_own_scale_and_bar(traces):
     assert [a.text for a in titles] == [F._title(q) for q in qs]
     assert all(a.xanchor == "left" and a.x == 0 and a.yanchor == "bottom" for a in titles)
     assert [a.y for a in titles] == [hi for _, hi in rows]
+    # a row is about 200 px tall: a short axis title, and with the rows reordered at most 8 unit labels each
+    assert lay.yaxis.title.text == "unit"
+    wide = _trained("lstm", hidden=32)
+    wide_trace = trace(wide.model, wide.task, wide.task.display(0))
+    H = wide_trace.h.shape[1]
+    ordered = F.gate_panel(wide_trace, qs, units=list(range(H))[::-1])
+    assert ordered.layout.yaxis2.title.text == "unit, memory first"
+    assert 0 < len(ordered.layout.yaxis2.ticktext) <= 8 and ordered.layout.yaxis2.ticktext[0] == str(H - 1)
 
 
 def test_unit_lines_show_every_quantity_of_one_unit_in_gate_colours(traces):
