@@ -11,6 +11,7 @@ small HTML subset in labels and hover text, and uploaded text is data, never mar
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -450,15 +451,11 @@ def gate_heatmap(trace: Trace, quantity: str, layer: int = 0, highlight_t: int |
     return figure(data=[dict(type="heatmap", **spec)], layout=layout)
 
 
+@functools.cache
 def _panel_domains(n: int) -> tuple[tuple[float, float], ...]:
     """The y domains, top row first, of `n` stacked subplots sharing one time axis (as make_subplots lays them)."""
-    if n not in _PANEL_DOMAINS:
-        grid = make_subplots(rows=n, cols=1, shared_xaxes=True, vertical_spacing=0.34 / n if n > 1 else 0.0)
-        _PANEL_DOMAINS[n] = tuple(tuple(grid.layout[f"yaxis{k if k > 1 else ''}"].domain) for k in range(1, n + 1))
-    return _PANEL_DOMAINS[n]
-
-
-_PANEL_DOMAINS: dict[int, tuple[tuple[float, float], ...]] = {}
+    grid = make_subplots(rows=n, cols=1, shared_xaxes=True, vertical_spacing=0.34 / n if n > 1 else 0.0)
+    return tuple(tuple(grid.layout[f"yaxis{k if k > 1 else ''}"].domain) for k in range(1, n + 1))
 
 
 def gate_panel(trace: Trace, quantities: list[str], layer: int = 0, highlight_t: int | None = None,

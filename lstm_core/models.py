@@ -83,8 +83,8 @@ class SeqModel(nn.Module):
         present = torch.bincount(x.flatten(), minlength=self.input_size) > 0
         used = present.nonzero().squeeze(1)  # the U symbols in x, ascending
         ids = (present.cumsum(0) - 1)[x]  # x == used[ids]
-        # the one-hot as floats in one allocation (one_hot(...).float() builds it in int64 first: 80-120 us a
-        # step more at B 32, T 100, U 90, measured)
+        # bincount and one float allocation: 60-120 us a step less than unique + one_hot(...).float(), which sorts
+        # and builds the one-hot in int64 first (B 32, T 100, U 90, measured)
         inp = torch.zeros(*x.shape, len(used)).scatter_(2, ids.unsqueeze(-1), 1.0)  # (B, T, U)
         w_ih = layer.weight_ih_l0.index_select(1, used)  # (G*H, U)
         h0 = inp.new_zeros(1, x.shape[0], layer.hidden_size)

@@ -97,8 +97,9 @@ class LocalBackend:
         while True:
             try:
                 req, ok, result = conn.recv()
-            except (EOFError, OSError, TypeError) as e:  # TypeError: `close` (or `_lost`) shut the connection
-                self._lost(worker, f"its connection closed ({type(e).__name__})")  # under recv: its handle is None
+            # TypeError: `close` (or `_lost`) closed the connection under recv, which then reads a handle of None
+            except (EOFError, OSError, TypeError) as e:
+                self._lost(worker, f"its connection closed ({type(e).__name__})")
                 return
             fut = self._pending[worker].pop(req, None)
             if fut is not None:
