@@ -425,6 +425,28 @@ def training_curves(histories: dict[str, list], field: str, baseline: float | No
     return fig
 
 
+def text_lesson_chart(curves: dict[str, list[dict]], title: str, lead_from: int | None = None,
+                      seeds: int = 3) -> go.Figure:
+    """The measured text lesson on one corpus (`narrate.text_lesson_curves`): mean held-out bits/char against the
+    step per model. The y axis starts where the curves meet the first evaluations after step 0 (every model starts
+    near a uniform guess, far above, and the crossing would be a hair's width); `lead_from`, the step from which
+    the LSTM leads the vanilla RNN, is marked."""
+    fig = training_curves(curves, "bits_per_char", title=title,
+                          y_title=f"held-out bits/char, mean of {seeds} seeds")
+    ys = [r["bits_per_char"] for rs in curves.values() for r in rs if r["step"] >= 100]
+    if ys:
+        lo, hi = min(ys), max(ys)
+        fig.update_yaxes(range=[lo - 0.05 * (hi - lo), hi])
+    if lead_from is not None:
+        fig.update_layout(
+            shapes=[*fig.layout.shapes, dict(type="line", xref="x", x0=lead_from, x1=lead_from, yref="paper", y0=0,
+                                              y1=1, line=dict(color=INK, width=2, dash="dot"))],
+            annotations=[*fig.layout.annotations, dict(
+                x=lead_from, xref="x", xanchor="left", y=1, yref="paper", yanchor="top", showarrow=False,
+                text=f" the LSTM leads from step {lead_from:,}", font=dict(size=16), bgcolor="rgba(255,255,255,0.85)")])
+    return fig
+
+
 # -- 2-4. gates and states ----------------------------------------------------------------------------------------
 def _units_note(trace: Trace, layer: int, max_units: int) -> str:
     H = _layer(trace, layer).h.shape[1]

@@ -562,6 +562,13 @@ def _mean_curves(rows: Sequence[dict], corpus: str) -> dict[str, dict]:
     return out
 
 
+def text_lesson_curves(rows: Sequence[dict], corpus: str) -> dict[str, list[dict]]:
+    """Per model on `corpus`: the mean held-out bits/char over its seeds at each evaluation step they all have, as
+    records (`step`, `bits_per_char`) that `figures.training_curves` draws."""
+    return {m: [{"step": s, "bits_per_char": c["bpc"][s]} for s in c["steps"]]
+            for m, c in _mean_curves(rows, corpus).items()}
+
+
 def text_lesson_facts(rows: Sequence[dict], corpus: str) -> dict:
     """The measured text lesson on `corpus`, as numbers: the last step all models reached, each model's mean
     held-out bits/char there; the common training time (the shortest model's mean total) and each model's mean

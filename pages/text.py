@@ -19,18 +19,44 @@ from pages import controls, frame, live, session, ui
 
 TEXT_LESSON = "text"  # datasets.lessons.LESSONS
 
+
+def measured_chart() -> None:
+    """The measured curves of one corpus, the crossing marked (its sentence is the paragraph above)."""
+    rows = text_lesson()
+    corpora = list(dict.fromkeys(r["corpus"] for r in rows))
+    corpus = st.radio("Corpus", corpora, horizontal=True, key="tx_measured_corpus",
+                      format_func=lambda c: CORPORA[c].title if c in CORPORA else c)
+    facts = narrate.text_lesson_facts(rows, corpus)
+    if not facts:
+        return
+    last = facts["changes"][-1] if facts["changes"] else None
+    lead_from = last[0] if last and last[1] == "lstm" else None
+    title = CORPORA[corpus].title if corpus in CORPORA else corpus
+    ui.chart(figures.text_lesson_chart(narrate.text_lesson_curves(rows, corpus), f"{title}: held out, per step",
+                                       lead_from, seeds=facts["seeds"]), "tx_measured",
+             look="every model starts at a uniform guess (far above this axis) and falls fast. Lower is better; "
+                  + ("the vanilla RNN is lower at first, and where the LSTM's line passes below it the LSTM's memory "
+                     "starts to pay." if facts["first_leader"] == "rnn" and lead_from else
+                     "where one line stays below another, that model predicts the held-out text better."))
+
+
+def measured_lesson() -> None:
+    """What `make measure-text` measured (datasets/measured/text_lesson.csv): its sentences and its chart."""
+    measured = narrate.text_lesson_sentences(text_lesson(), {k: c.title for k, c in CORPORA.items()})
+    if measured:
+        with st.expander("LSTM, vanilla RNN and GRU on text: what was measured", expanded=True):
+            st.markdown("With the text lesson's settings (128 units, batch 32, windows of 100 characters, Adam "
+                        "3e-3, the same batches for every model; `make measure-text`): " + " ".join(measured))
+            measured_chart()
+
+
 frame.ensure_router()
 st.title("Text")  # first: on a fresh server the run takes a moment to open
 lab = session.get_lab()
 view = lab.view()
 ui.flash()
-measured = narrate.text_lesson_sentences(text_lesson(), {k: c.title for k, c in CORPORA.items()})
-if measured:  # datasets/measured/text_lesson.csv (make measure-text)
-    with st.expander("LSTM, vanilla RNN and GRU on text: what was measured", expanded=True):
-        st.markdown("With the text lesson's settings (128 units, batch 32, windows of 100 characters, Adam 3e-3, "
-                    "the same batches for every model; `make measure-text`): " + " ".join(measured))
 
-if view.task.name != "text":
+if view.task.name != "text":  # the buttons first: on a projector the measured lesson below runs past the fold
     st.info("The current run is not a text task. Open the pretrained text lesson (trained for 1,500 steps by "
             "`make pretrained`: samples and coloured text at once), start a character-level run on Python's "
             "documentation (LSTM and vanilla RNN, 128 units), or choose another corpus or upload a file in "
@@ -53,7 +79,10 @@ if view.task.name != "text":
             st.rerun()
         except (ConfigError, DataError, WorkerError) as e:
             st.error(ui.plain(str(e)))
+    measured_lesson()
     st.stop()
+
+measured_lesson()
 
 controls.controls(view, "tx")
 names = view.names

@@ -3,7 +3,8 @@ every character escaped (uploaded text is data, never markup)."""
 
 from __future__ import annotations
 
-from apptest_util import no_exception, open_page
+import numpy as np
+from apptest_util import chart, no_exception, open_page
 from conftest import remote_lab
 
 PAYLOAD = "<script>alert('x')</script> <b>bold</b> & more text.\n" * 30
@@ -19,6 +20,37 @@ def test_not_a_text_run_offers_one():
     at = open_page("pages/text.py")
     no_exception(at)
     assert [b for b in at.button if b.key == "tx_start"]
+
+
+def test_the_measured_text_lesson_is_drawn_with_the_crossing_marked():
+    """The chart beside the measured sentences: each model's mean over seeds of datasets/measured/text_lesson.csv
+    per step, and a line where the LSTM passes the vanilla RNN for good (computed here from the file)."""
+    from datasets.measured import text_lesson
+
+    rows = [r for r in text_lesson() if r["corpus"] == "python-docs"]
+    at = open_page("pages/text.py")
+    no_exception(at)
+    fig = chart(at, "tx_measured")
+    lines = {d["name"]: d for d in fig["data"]}
+    assert set(lines) == {"LSTM", "vanilla RNN", "GRU"}
+    mean = {}
+    for model, name in (("lstm", "LSTM"), ("rnn", "vanilla RNN"), ("gru", "GRU")):
+        steps = sorted({r["step"] for r in rows if r["model"] == model})
+        want = [np.mean([r["bits_per_char"] for r in rows if r["model"] == model and r["step"] == s]) for s in steps]
+        np.testing.assert_allclose(lines[name]["x"], steps)
+        np.testing.assert_allclose(lines[name]["y"], want, rtol=1e-9)
+        mean[model] = dict(zip(steps, want, strict=True))
+    behind = [s for s in sorted(mean["lstm"]) if s > 0 and mean["lstm"][s] >= mean["rnn"][s]]
+    crossing = min(s for s in mean["lstm"] if s > max(behind))
+    (line,) = [s for s in fig["layout"]["shapes"] if s["type"] == "line" and s["xref"] == "x"]
+    assert line["x0"] == crossing and any(f"leads from step {crossing:,}" in a["text"]
+                                          for a in fig["layout"]["annotations"])
+    assert fig["layout"]["yaxis"]["range"][1] < 6  # the crossing drawn large, not squeezed under the first drop
+    at.toggle(key="tx_measured_numbers").set_value(True).run()  # and the numbers it draws, as a table
+    no_exception(at)
+    (numbers,) = [d.value for d in at.dataframe]  # one row per step, one column per model
+    assert list(numbers["training step"]) == sorted(mean["lstm"])
+    np.testing.assert_allclose(numbers["vanilla RNN"], [mean["rnn"][s] for s in sorted(mean["rnn"])], rtol=1e-9)
 
 
 def test_the_pretrained_text_lesson_opens_with_samples_at_once():
