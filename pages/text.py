@@ -40,11 +40,11 @@ def measured_chart() -> None:
                      "where one line stays below another, that model predicts the held-out text better."))
 
 
-def measured_lesson() -> None:
+def measured_lesson(expanded: bool) -> None:
     """What `make measure-text` measured (datasets/measured/text_lesson.csv): its sentences and its chart."""
     measured = narrate.text_lesson_sentences(text_lesson(), {k: c.title for k, c in CORPORA.items()})
     if measured:
-        with st.expander("LSTM, vanilla RNN and GRU on text: what was measured", expanded=True):
+        with st.expander("LSTM, vanilla RNN and GRU on text: what was measured", expanded=expanded):
             st.markdown("With the text lesson's settings (128 units, batch 32, windows of 100 characters, Adam "
                         "3e-3, the same batches for every model; `make measure-text`): " + " ".join(measured))
             measured_chart()
@@ -79,10 +79,10 @@ if view.task.name != "text":  # the buttons first: on a projector the measured l
             st.rerun()
         except (ConfigError, DataError, WorkerError) as e:
             st.error(ui.plain(str(e)))
-    measured_lesson()
+    measured_lesson(expanded=True)
     st.stop()
 
-measured_lesson()
+measured_lesson(expanded=False)  # a text run's own samples and units come first
 
 controls.controls(view, "tx")
 names = view.names
