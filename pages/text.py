@@ -18,6 +18,7 @@ from lstm_core.views import LabView
 from pages import controls, frame, live, session, ui
 
 TEXT_LESSON = "text"  # datasets.lessons.LESSONS
+TITLES = {k: c.title for k, c in CORPORA.items()}  # a corpus's name as the measured lesson says it
 
 
 def measured_chart() -> None:
@@ -25,14 +26,14 @@ def measured_chart() -> None:
     rows = text_lesson()
     corpora = list(dict.fromkeys(r["corpus"] for r in rows))
     corpus = st.radio("Corpus", corpora, horizontal=True, key="tx_measured_corpus",
-                      format_func=lambda c: CORPORA[c].title if c in CORPORA else c)
+                      format_func=lambda c: TITLES.get(c, c))
     facts = narrate.text_lesson_facts(rows, corpus)
     if not facts:
         return
     last = facts["changes"][-1] if facts["changes"] else None
     lead_from = last[0] if last and last[1] == "lstm" else None
-    title = CORPORA[corpus].title if corpus in CORPORA else corpus
-    ui.chart(figures.text_lesson_chart(narrate.text_lesson_curves(rows, corpus), f"{title}: held out, per step",
+    ui.chart(figures.text_lesson_chart(narrate.text_lesson_curves(rows, corpus),
+                                       f"{TITLES.get(corpus, corpus)}: held out, per step",
                                        lead_from, seeds=facts["seeds"]), "tx_measured",
              look="every model starts at a uniform guess (far above this axis) and falls fast. Lower is better; "
                   + ("the vanilla RNN is lower at first, and where the LSTM's line passes below it the LSTM's memory "
@@ -42,7 +43,7 @@ def measured_chart() -> None:
 
 def measured_lesson(expanded: bool) -> None:
     """What `make measure-text` measured (datasets/measured/text_lesson.csv): its sentences and its chart."""
-    measured = narrate.text_lesson_sentences(text_lesson(), {k: c.title for k, c in CORPORA.items()})
+    measured = narrate.text_lesson_sentences(text_lesson(), TITLES)
     if measured:
         with st.expander("LSTM, vanilla RNN and GRU on text: what was measured", expanded=expanded):
             st.markdown("With the text lesson's settings (128 units, batch 32, windows of 100 characters, Adam "
